@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "recours.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from recours.core import ratelimit, worker
+
+        # Returns 0 so an idle worker still sleeps after purging.
+        worker.register("ratelimit-purge", lambda: ratelimit.purge_old() and 0)

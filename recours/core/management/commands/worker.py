@@ -1,0 +1,29 @@
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from recours.core.worker import JOBS, Loop
+
+
+class Command(BaseCommand):
+    help = "Run the background worker: outbox delivery, deadlines and other jobs."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument(
+            "--idle-seconds",
+            type=float,
+            default=None,
+            help="sleep when there is nothing to do (default WORKER_IDLE_SECONDS)",
+        )
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        idle = options["idle_seconds"]
+        loop = Loop(settings.WORKER_IDLE_SECONDS if idle is None else idle)
+        logging.getLogger("recours.worker").info("worker started: %s", ", ".join(JOBS))
+        if options["once"]:
+            handled = loop.run_pass()
+            self.stdout.write(f"handled {handled} item(s)")
+            return
+        loop.forever()

@@ -1,0 +1,63 @@
+"""Money as an integer count of minor units with an ISO 4217 currency.
+
+No floats: amounts are parsed from strings and formatted from integers.
+"""
+
+import re
+from dataclasses import dataclass
+
+# Minor units per currency; currencies not listed have two decimals.
+MINOR_DIGITS = {"JPY": 0, "KRW": 0, "XOF": 0, "XAF": 0, "BHD": 3, "KWD": 3, "TND": 3}
+# Amounts are stored in 64-bit integer columns; refuse anything near the edge.
+AMOUNT_MINOR_LIMIT = 10**18
+AMOUNT_PATTERN = re.compile(
+    r"(?P<sign>[+-]?)(?P<whole>[0-9]{1,30})(?:[.,](?P<fraction>[0-9]{1,30}))?"
+)
+
+
+def minor_digits(currency: str) -> int:
+    return MINOR_DIGITS.get(currency, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        assert isinstance(self.amount_minor, int)
+        assert len(self.currency) == 3
+        assert self.currency.isupper()
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> "Money":
+        """Parse "12.30", "12,30" or "-5" exactly; refuse more decimals than allowed.
+
+        Only plain digits with one optional separator are amounts: no exponent,
+        no digit grouping, no "NaN". The arithmetic is on integers, so nothing
+        is ever rounded.
+        """
+        found = AMOUNT_PATTERN.fullmatch(text.strip())
+        if found is None:
+            raise ValueError(f"not an amount: {text!r}")
+        sign, whole, fraction = found.group("sign", "whole", "fraction")
+        digits = minor_digits(currency)
+        fraction = (fraction or "").rstrip("0")
+        if len(fraction) > digits:
+            raise ValueError(f"too many decimals for {currency}: {text!r}")
+        amount_minor = int(whole + fraction.ljust(digits, "0"))
+        if amount_minor >= AMOUNT_MINOR_LIMIT:
+            raise ValueError(f"amount too large: {text!r}")
+        return cls(-amount_minor if sign == "-" else amount_minor, currency)
+
+    def __add__(self, other: "Money") -> "Money":
+        assert self.currency == other.currency
+        return Money(self.amount_minor + other.amount_minor, self.currency)
+
+    def __str__(self) -> str:
+        digits = minor_digits(self.currency)
+        sign = "-" if self.amount_minor < 0 else ""
+        whole, fraction = divmod(abs(self.amount_minor), 10**digits)
+        if digits == 0:
+            return f"{sign}{whole} {self.currency}"
+        return f"{sign}{whole}.{fraction:0{digits}d} {self.currency}"
