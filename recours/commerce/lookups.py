@@ -1,0 +1,49 @@
+"""Find the transaction a customer's report is about, from what they typed."""
+
+from dataclasses import dataclass
+
+from recours.accounts.models import Customer
+from recours.commerce.models import Order, Terminal
+
+
+@dataclass
+class Match:
+    customer: Customer | None = None
+    order: Order | None = None
+
+    @property
+    def found_anything(self) -> bool:
+        return self.customer is not None or self.order is not None
+
+
+def match_identifiers(
+    *, customer_number: str, phone_e164: str, invoice_reference: str,
+    terminal: Terminal | None, order_reference: str = "",
+) -> Match:  # fmt: skip
+    """Match by invoice or order reference first, then customer number, then phone."""
+    match = Match()
+    order_filters = []
+    if invoice_reference:
+        order_filters.append({"invoice_reference__iexact": invoice_reference})
+    if order_reference:
+        order_filters.append({"reference__iexact": order_reference})
+    for filters in order_filters:
+        orders = Order.objects.select_related("customer", "organization").filter(
+            **filters
+        )
+        if terminal is not None:
+            orders = orders.filter(terminal=terminal)
+        match.order = orders.first()
+        if match.order is not None:
+            match.customer = match.order.customer
+            return match
+    customers = Customer.objects.all()
+    if terminal is not None:
+        customers = customers.filter(organization=terminal.organization)
+    if customer_number:
+        match.customer = customers.filter(
+            customer_number__iexact=customer_number
+        ).first()
+    if match.customer is None and phone_e164:
+        match.customer = customers.filter(phone=phone_e164).first()
+    return match
