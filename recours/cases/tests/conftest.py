@@ -1,0 +1,54 @@
+"""Fixtures for case tests: staff of the deciding roles and counters of side effects."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+
+from recours.accounts.models import Membership, Role
+from recours.cases.models import Case, CaseEvent
+from recours.core.models import AuditEvent
+from recours.notifications.models import OutboxMessage
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_staff(username: str, organization, role: str):
+    user = get_user_model().objects.create_user(username=username, password="x" * 20)
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+@pytest.fixture
+def frozen():
+    """Time stands still at NOW; shift it with `frozen.shift(timedelta(...))`."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def admin(platform):
+    return make_staff("admin", platform, Role.ADMIN)
+
+
+@pytest.fixture
+def mediator(platform):
+    return make_staff("mediator", platform, Role.MEDIATOR)
+
+
+def membership(user) -> Membership:
+    return Membership.objects.select_related("organization", "user").get(user=user)
+
+
+def snapshot(case: Case) -> dict:
+    """Everything an action could change, to assert a refused action changed nothing."""
+    case.refresh_from_db()
+    return {
+        "row": {
+            f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields
+        },
+        "events": CaseEvent.objects.filter(case=case).count(),
+        "audit": AuditEvent.objects.count(),
+        "outbox": OutboxMessage.objects.count(),
+    }
