@@ -1,0 +1,196 @@
+"""What the machine API reads and writes.
+
+Every string that reaches the database has a length limit and refuses NUL
+characters, which PostgreSQL cannot store: a bad value is a 422, never a 500.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from ninja import Field, Schema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
+from pydantic.config import JsonDict
+
+from recours.cases.models import (
+    Case,
+    CaseEvent,
+    ContactChannel,
+    Kind,
+    PaymentStarted,
+    Priority,
+    Problem,
+    Team,
+)
+
+NO_NUL_PATTERN = r"^[^\x00]*$"
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 200
+# Deep offsets are slow and a client that needs them should filter by date instead.
+OFFSET_MAX = 1_000_000
+
+
+Code = Annotated[str, StringConstraints(max_length=30, pattern=NO_NUL_PATTERN)]
+Identifier = Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL_PATTERN)]
+EmailText = Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL_PATTERN)]
+LanguageCode = Annotated[str, StringConstraints(max_length=8, pattern=NO_NUL_PATTERN)]
+LongText = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL_PATTERN)]
+
+
+def in_utc(moment: datetime) -> datetime:
+    # A valid offset can still push a moment past year 9999 once in UTC.
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("this moment is out of range") from None
+
+
+def from_iso_8601(value: object) -> object:
+    # Pydantic alone would also take "0.5" as a Unix timestamp.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+Moment = Annotated[
+    AwareDatetime, BeforeValidator(from_iso_8601), AfterValidator(in_utc)
+]
+
+
+REPORT_EXAMPLE: JsonDict = {
+    "problem": "payment_failed",
+    "contact_channel": "email",
+    "contact_email": "camille@example.org",
+    "terminal_code": "ALPHA-GARE-01",
+    "payment_started": "yes",
+    "customer_number": "C-10001",
+    "description": "La borne a refusé ma carte mais mon compte est débité.",
+    "language": "fr",
+}
+
+
+class ReportIn(Schema):
+    """A report to open a case with; the same fields as the portal's form.
+
+    At least one of customer_number, phone, invoice_reference or
+    order_reference is required, and the address of the contact channel.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [REPORT_EXAMPLE]}
+    )
+
+    problem: Problem
+    contact_channel: ContactChannel
+    terminal_code: Code = ""
+    order_reference: Identifier = ""
+    payment_started: PaymentStarted | None = None
+    customer_number: Identifier = ""
+    phone: Identifier = Field("", description="As typed; normalized to E.164.")
+    invoice_reference: Identifier = ""
+    contact_email: EmailText = ""
+    contact_phone: Identifier = ""
+    description: LongText = ""
+    language: LanguageCode = Field(
+        "", description="fr or en; the deployment's language when empty or unknown."
+    )
+
+
+class TimelineEntry(Schema):
+    """One public line of a case's timeline: what the customer also sees."""
+
+    type: CaseEvent.Type
+    created_at: datetime
+    body: str
+    status: str | None = Field(None, description="The new status, for status changes.")
+
+    @staticmethod
+    def resolve_status(event: CaseEvent) -> str | None:
+        if event.type != CaseEvent.Type.STATUS:
+            return None
+        return event.data.get("to")
+
+
+class CaseOut(Schema):
+    reference: str
+    kind: Kind
+    problem: Problem
+    status: str
+    priority: Priority
+    team: Team
+    unmatched: bool
+    terminal_code: str | None
+    order_reference: str = Field(
+        description="The matched order's reference, else the one given in the report."
+    )
+    payment_started: str
+    contact_channel: ContactChannel
+    language: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+
+    @staticmethod
+    def resolve_terminal_code(case: Case) -> str | None:
+        return case.terminal.code if case.terminal is not None else None
+
+    @staticmethod
+    def resolve_order_reference(case: Case) -> str:
+        return (
+            case.order.reference
+            if case.order is not None
+            else case.given_order_reference
+        )
+
+
+class CaseDetail(CaseOut):
+    timeline: list[TimelineEntry]
+
+    @staticmethod
+    def resolve_timeline(case: Case) -> list[CaseEvent]:
+        return list(case.events.filter(is_public=True))
+
+
+class CaseFilters(Schema):
+    status: Code | None = None
+    kind: Kind | None = None
+    priority: Priority | None = None
+    team: Team | None = None
+    terminal_code: Code | None = None
+    unmatched: bool | None = None
+    created_after: Moment | None = Field(None, description="Inclusive.")
+    created_before: Moment | None = Field(None, description="Exclusive.")
+    limit: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
+
+
+class CasePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="null on the last page.")
+    items: list[CaseOut]
+
+
+class FieldError(Schema):
+    field: str = Field(description='The field\'s name; "" for the request as a whole.')
+    messages: list[str]
+
+
+class ProblemDetails(Schema):
+    """An error, as RFC 9457 problem details (application/problem+json)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="A stable machine-readable reason.")
+    errors: list[FieldError] | None = Field(None, description="Only for invalid input.")
