@@ -1,0 +1,278 @@
+"""The demo command, run once for the module: it takes about a second."""
+
+import io
+import re
+
+import phonenumbers
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import override_settings
+
+from recours.accounts.models import Customer, Membership, Organization, Role
+from recours.cases import workflows
+from recours.cases.models import Case, CaseEvent
+from recours.commerce.models import Order, Payment, Terminal
+from recours.core.models import AuditEvent
+from recours.demo import build, data
+from recours.notifications.models import OutboxMessage
+
+FAST_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_output(django_db_setup, django_db_blocker):
+    """Load the demo once, committed, and delete it when the module is done."""
+    output = io.StringIO()
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        call_command("demo", stdout=output)
+    yield output.getvalue()
+    with django_db_blocker.unblock(), transaction.atomic():
+        build.delete_demo_data()
+
+
+@pytest.fixture
+def fast_hashers(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def counts() -> dict[str, int]:
+    models = (
+        Organization,
+        Terminal,
+        Customer,
+        Order,
+        Payment,
+        Case,
+        CaseEvent,
+        AuditEvent,
+        OutboxMessage,
+        Membership,
+    )
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_it_creates_the_stated_counts(demo_output, db):
+    # given the demo loaded once for this module
+
+    # then
+    assert Organization.objects.filter(kind="platform").count() == 1
+    assert Organization.objects.filter(kind="merchant").count() == 3
+    assert Terminal.objects.count() == 12
+    assert Customer.objects.count() == 200
+    assert Order.objects.count() == 1000
+    assert Case.objects.count() == 60
+    assert not Order.objects.filter(payments__isnull=True).exists()
+    assert Payment.objects.count() >= 1000
+
+
+def test_it_puts_most_kiosks_on_the_kiosk_operator(demo_output, db):
+    # when
+    operator = Organization.objects.get(slug="bornes-territoires")
+
+    # then
+    assert operator.terminals.count() > Terminal.objects.count() / 2
+    assert Order.objects.filter(terminal__isnull=False).exists()
+    assert Order.objects.filter(terminal__isnull=True).exists()
+
+
+def test_it_gives_every_role_a_login(demo_output, db, fast_hashers):
+    # when
+    memberships = Membership.objects.select_related("user", "organization")
+
+    # then
+    assert {m.role for m in memberships} == set(Role.values)
+    for membership in memberships:
+        assert membership.user.check_password(data.DEMO_PASSWORD)
+        assert membership.is_platform == membership.organization.is_platform
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff
+    assert admin.is_superuser
+    assert not get_user_model().objects.get(username="agent").is_superuser
+    merchant = Membership.objects.get(user__username="marchand").organization
+    assert merchant.slug == "bornes-territoires"
+
+
+def test_it_prints_progress_urls_and_logins(demo_output):
+    # then
+    assert "Customers" in demo_output
+    assert "200" in demo_output
+    assert "/console/" in demo_output
+    assert "/status/" in demo_output
+    for spec in data.STAFF:
+        assert re.search(
+            rf"^\s+{re.escape(spec.username)}\s+{spec.role}\s",
+            demo_output,
+            re.MULTILINE,
+        )
+    assert data.DEMO_PASSWORD in demo_output
+
+
+def test_it_stores_phones_in_e164(demo_output, db):
+    # given
+    phones = list(Customer.objects.exclude(phone="").values_list("phone", flat=True))
+    phones += list(
+        Case.objects.exclude(contact_phone="").values_list("contact_phone", flat=True)
+    )
+    phones += list(
+        Case.objects.exclude(given_phone="").values_list("given_phone", flat=True)
+    )
+
+    # then
+    assert len(phones) > 150
+    for phone in phones:
+        number = phonenumbers.parse(phone)
+        assert phonenumbers.is_valid_number(number), phone
+        assert phone == phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.E164
+        )
+
+
+def test_it_writes_emails_to_reserved_domains_only(demo_output, db):
+    # given
+    emails = list(Customer.objects.values_list("email", flat=True))
+    emails += list(
+        Case.objects.exclude(contact_email="").values_list("contact_email", flat=True)
+    )
+
+    # then
+    for email in emails:
+        assert email.rsplit("@", 1)[1] in data.EMAIL_DOMAINS, email
+
+
+def test_it_never_refunds_more_than_was_captured(demo_output, db):
+    # when
+    payments = list(Payment.objects.all())
+
+    # then
+    for payment in payments:
+        assert (
+            0
+            <= payment.refunded_minor
+            <= payment.captured_minor
+            <= payment.amount_minor
+        )
+        assert isinstance(payment.amount_minor, int)
+    assert any(p.refunded_minor for p in payments)
+    assert any(p.status == "failed" for p in payments)
+    assert sum(p.status == "captured" for p in payments) > 0.8 * len(payments)
+
+
+def test_it_keeps_provider_ids_and_never_card_numbers(demo_output, db):
+    # when
+    payments = list(Payment.objects.all())
+
+    # then
+    for payment in payments:
+        if payment.method == "card":
+            assert payment.provider_payment_id.startswith("pi_")
+        text = f"{payment.provider} {payment.provider_payment_id}"
+        assert not re.search(r"\d{12,}", text), text
+
+
+def test_it_keeps_every_deadline_consistent_with_the_status(demo_output, db):
+    # when
+    cases = list(Case.objects.prefetch_related("events"))
+
+    # then
+    for case in cases:
+        workflow = workflows.for_kind(case.kind)
+        if workflow.state(case.status).is_final:
+            assert case.due_at is None
+            assert case.due_action == ""
+            continue
+        moves = [e.created_at for e in case.events.all() if e.type == "status"]
+        entered_at = moves[-1] if moves else case.created_at
+        assert (case.due_at, case.due_action) == workflow.due_at(
+            case, case.status, entered_at
+        ), case.reference
+
+
+def test_it_moves_cases_through_their_workflows(demo_output, db):
+    # when
+    statuses = set(Case.objects.values_list("status", flat=True))
+
+    # then
+    assert {
+        "received",
+        "in_progress",
+        "waiting_customer",
+        "resolved",
+        "closed",
+    } <= statuses
+    assert {"awaiting_merchant", "review"} <= statuses
+    assert CaseEvent.objects.filter(type="reply").exists()
+    assert CaseEvent.objects.filter(type="note").exists()
+    assert Case.objects.filter(assignee__isnull=False).exists()
+    assert Case.objects.filter(unmatched=True).exists()
+    assert Case.objects.filter(contact_channel="sms").exists()
+    assert Case.objects.filter(contact_channel="email").exists()
+    assert Case.objects.filter(language="en").exists()
+    assert len(set(Case.objects.values_list("kind", flat=True))) >= 6
+
+
+def test_it_spreads_history_over_the_last_month(demo_output, db):
+    # given
+    now = build.timezone.now()
+
+    # then
+    for case in Case.objects.prefetch_related("events"):
+        assert (now - case.created_at).days <= 30
+        assert case.updated_at >= case.created_at
+        for event in case.events.all():
+            assert case.created_at <= event.created_at < now
+        audit = AuditEvent.objects.filter(
+            object_type="cases.case", object_id=str(case.pk)
+        )
+        assert audit.filter(action="case.created", created_at=case.created_at).exists()
+        assert OutboxMessage.objects.filter(about=f"cases.case:{case.pk}").exists()
+    ages = [(now - c.created_at).days for c in Case.objects.all()]
+    assert max(ages) >= 14
+    assert min(ages) <= 1
+
+
+def test_it_refuses_a_second_run_without_reset(demo_output, db):
+    # given
+    before = counts()
+
+    # when
+    with pytest.raises(CommandError, match="--reset"):
+        call_command("demo", stdout=io.StringIO())
+
+    # then
+    assert counts() == before
+
+
+def test_it_replaces_the_data_with_reset(demo_output, db, fast_hashers):
+    # given
+    names_before = set(Customer.objects.values_list("name", flat=True))
+
+    # when
+    call_command("demo", reset=True, seed=7, stdout=io.StringIO())
+
+    # then
+    assert Organization.objects.count() == 4
+    assert Customer.objects.count() == 200
+    assert Order.objects.count() == 1000
+    assert Case.objects.count() == 60
+    assert Membership.objects.count() == len(Role.values)
+    assert set(Customer.objects.values_list("name", flat=True)) != names_before
+
+
+def test_it_gives_the_same_customers_for_the_same_seed(demo_output, db):
+    # when
+    first = build.customer_rows(data.DEFAULT_SEED)
+    again = build.customer_rows(data.DEFAULT_SEED)
+    other = build.customer_rows(7)
+
+    # then
+    assert [row.name for row in first] == [row.name for row in again]
+    assert first == again
+    assert [row.name for row in first] != [row.name for row in other]
+    stored = set(Customer.objects.values_list("customer_number", "name"))
+    assert stored == {(row.customer_number, row.name) for row in first}
