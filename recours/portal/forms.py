@@ -1,0 +1,200 @@
+"""Forms of the customer pages: they parse what was typed; the domain judges it."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from recours.cases.models import ContactChannel, PaymentStarted, Problem
+
+ACCEPTED_FILES = (
+    ".pdf,.png,.jpg,.jpeg,.webp,application/pdf,image/png,image/jpeg,image/webp"
+)
+
+# Where a domain error names a field by its Report name, the form calls it this.
+FIELD_BY_REPORT_NAME = {"terminal_code": "terminal"}
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; their content is checked by cases.evidence."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPTED_FILES}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = data if isinstance(data, list | tuple) else [data]
+        return [
+            super(MultipleFileField, self).clean(one, initial) for one in uploads if one
+        ]
+
+
+class PortalForm(forms.Form):
+    # Errors about a group of fields (e.g. "give at least one identifier") are
+    # shown beside the group: name -> (id of the group's element, its last field).
+    groups: dict[str, tuple[str, str]] = {}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.group_errors: dict[str, list[str]] = {}
+
+    def add_domain_errors(self, fields: dict[str, list[str]]) -> None:
+        """Show a domain action's InvalidInput messages next to the fields they name."""
+        for name, messages in fields.items():
+            name = FIELD_BY_REPORT_NAME.get(name, name)
+            if name in self.fields:
+                for message in messages:
+                    self.add_error(name, message)
+            else:
+                self.group_errors.setdefault(name, []).extend(messages)
+
+    def error_summary(self) -> list[tuple[str, object]]:
+        """(anchor, message) for every error, in the order of the page."""
+        summary: list[tuple[str, object]] = [("#main", m) for m in self.non_field_errors()]
+        for name, messages in self.group_errors.items():
+            if name not in self.groups:
+                summary += [("#main", message) for message in messages]
+        for field in self:
+            anchor = field.auto_id
+            if isinstance(field.field.widget, forms.RadioSelect):
+                anchor += "_0"
+            summary += [(f"#{anchor}", message) for message in field.errors]
+            for name, (group_id, last_field) in self.groups.items():
+                if last_field == field.name:
+                    messages = self.group_errors.get(name, [])
+                    summary += [(f"#{group_id}", message) for message in messages]
+        return summary
+
+
+class TerminalSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100)
+    terminal = forms.CharField(required=False, max_length=30)
+
+
+class ReportForm(PortalForm):
+    groups = {"identifier": ("identify", "invoice_reference")}
+
+    terminal = forms.CharField(required=False, max_length=30)
+    order_reference = forms.CharField(
+        label=_("Order reference"),
+        required=False,
+        max_length=40,
+        help_text=_("If you ordered online, the reference on your order confirmation."),
+    )
+    payment_started = forms.ChoiceField(
+        label=_("Did the payment start?"),
+        choices=PaymentStarted.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    customer_number = forms.CharField(
+        label=_("Customer number"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    invoice_reference = forms.CharField(
+        label=_("Invoice reference"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    problem = forms.ChoiceField(
+        label=_("What happened?"),
+        choices=Problem.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what happened.")},
+    )
+    description = forms.CharField(
+        label=_("Your comment"),
+        required=False,
+        max_length=5000,
+        help_text=_(
+            "Date and time, amount, what the screen showed: anything that helps."
+        ),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    attachments = MultipleFileField(
+        label=_("Attachments (optional)"),
+        required=False,
+        help_text=_(
+            "Photos or PDF files: PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."
+        ),
+    )
+    contact_channel = forms.ChoiceField(
+        label=_("How should we contact you?"),
+        choices=ContactChannel.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose SMS or e-mail.")},
+    )
+    contact_phone = forms.CharField(
+        label=_("Mobile number for SMS"),
+        required=False,
+        max_length=30,
+        help_text=_("If you chose SMS. Empty: the phone number given above."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    contact_email = forms.CharField(
+        label=_("E-mail address"),
+        required=False,
+        max_length=254,
+        help_text=_("If you chose e-mail."),
+        widget=forms.TextInput(attrs={"type": "email", "autocomplete": "email"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        email = cleaned.get("contact_email", "").strip()
+        if cleaned.get("contact_channel") == ContactChannel.EMAIL and email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                self.add_error("contact_email", _("This e-mail address is not valid."))
+        return cleaned
+
+
+class ReferenceForm(PortalForm):
+    reference = forms.CharField(
+        label=_("Case reference"),
+        max_length=40,
+        help_text=_("As written in the acknowledgement, for example RC-7KQ4-M9XP."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": _("Type the reference of your case.")},
+    )
+
+
+class CodeForm(PortalForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=64,
+        help_text=_("The 6 digits we sent you."),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}
+        ),
+        error_messages={"required": _("Type the code we sent you.")},
+    )
+
+
+class MessageForm(PortalForm):
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write a message first.")},
+    )

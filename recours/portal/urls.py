@@ -1,0 +1,19 @@
+from django.urls import path
+
+from recours.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.report, name="report"),
+    path("kiosks/", views.terminal_search, name="terminals"),
+    path("submitted/", views.submitted, name="submitted"),
+    path("status/", views.status, name="status"),
+    path("status/code/", views.status_code, name="status_code"),
+    path(
+        "status/open/<str:reference>/<str:token>/",
+        views.status_open,
+        name="status_open",
+    ),
+    # Last: "code" and "open" above are not references.
+    path("status/<str:reference>/", views.case_page, name="case"),
+]

@@ -1,0 +1,335 @@
+"""The customer's pages: the report form and the status page.
+
+Views parse with forms, call the cases actions and render; they never write
+models themselves. What a browser may see is remembered in its session: the
+reference it just filed, and the cases it proved it owns with a code.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.middleware import HtmxDetails
+
+from recours.cases import actions, workflows
+from recours.cases.evidence import check_files
+from recours.cases.models import Case, CaseEvent, ContactChannel
+from recours.commerce.models import Terminal
+from recours.core import ratelimit
+from recours.core.audit import Actor
+from recours.core.errors import Conflict, InvalidInput
+from recours.core.references import normalize_reference
+from recours.portal.forms import (
+    CodeForm,
+    MessageForm,
+    ReferenceForm,
+    ReportForm,
+    TerminalSearchForm,
+)
+
+TERMINAL_RESULTS_MAX = 20
+SUBMITTED_KEY = "portal.submitted"
+PENDING_KEY = "portal.status_reference"
+VERIFIED_KEY = "portal.verified_cases"
+VERIFIED_MAX = 20
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def over_limit(request: HttpRequest, name: str, rate: str) -> bool:
+    return ratelimit.hit(f"{name}:{client_address(request)}", rate)
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    return render(request, "429.html", status=429)
+
+
+# The report form
+
+
+def find_terminals(query: str, selected_code: str = "") -> tuple[list[Terminal], bool]:
+    """Active kiosks matching the query, the selected one first; and whether more exist."""
+    terminals = Terminal.objects.filter(is_active=True).order_by("name", "code")
+    query = query.strip()
+    if query:
+        terminals = terminals.filter(
+            Q(name__icontains=query)
+            | Q(code__icontains=query)
+            | Q(location__icontains=query)
+        )
+    found = list(terminals[: TERMINAL_RESULTS_MAX + 1])
+    has_more = len(found) > TERMINAL_RESULTS_MAX
+    found = found[:TERMINAL_RESULTS_MAX]
+    selected = active_terminal(selected_code)
+    if selected is not None and selected not in found:
+        found = [selected, *found[: TERMINAL_RESULTS_MAX - 1]]
+    return found, has_more
+
+
+def active_terminal(code: str) -> Terminal | None:
+    code = code.strip()
+    if not code:
+        return None
+    return Terminal.objects.filter(is_active=True, code__iexact=code).first()
+
+
+def render_report(
+    request: HttpRequest, form: ReportForm, query: str = "", status: int = 200
+) -> HttpResponse:
+    selected = form["terminal"].value() or ""
+    terminals, has_more = find_terminals(query, selected)
+    context = {
+        "form": form,
+        "query": query,
+        "terminals": terminals,
+        "has_more": has_more,
+        "selected_code": selected.upper(),
+    }
+    return render(request, "portal/report.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return submit_report(request)
+    # A sticker on the kiosk links here with ?terminal=CODE.
+    terminal = active_terminal(request.GET.get("terminal", ""))
+    initial = {"terminal": terminal.code if terminal else ""}
+    return render_report(request, ReportForm(initial=initial), request.GET.get("q", ""))
+
+
+def submit_report(request: HttpRequest) -> HttpResponse:
+    if over_limit(request, "report", settings.REPORT_RATE_LIMIT):
+        return too_many_requests(request)
+    form = ReportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render_report(request, form, status=422)
+    data = form.cleaned_data
+    checked_files, file_errors = check_files(data["attachments"])
+    report_data = actions.Report(
+        problem=data["problem"],
+        contact_channel=data["contact_channel"],
+        terminal_code=data["terminal"],
+        order_reference=data["order_reference"],
+        payment_started=data["payment_started"],
+        customer_number=data["customer_number"],
+        phone=data["phone"],
+        invoice_reference=data["invoice_reference"],
+        contact_email=data["contact_email"],
+        contact_phone=data["contact_phone"],
+        description=data["description"],
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        source="portal",
+    )
+    try:
+        if file_errors:
+            # Say everything that is wrong at once; nothing is written here.
+            actions.clean_report(report_data, None)
+        else:
+            case = actions.create_case(
+                Actor(label="customer"), report_data, checked_files
+            )
+            request.session[SUBMITTED_KEY] = case.reference
+            return redirect("portal:submitted")
+    except InvalidInput as error:
+        form.add_domain_errors(error.fields or {"": [error.message]})
+    for message in file_errors:
+        form.add_error("attachments", message)
+    return render_report(request, form, status=422)
+
+
+@require_GET
+def terminal_search(request: HttpRequest) -> HttpResponse:
+    """The kiosk list, as radio buttons; htmx swaps it into the report form."""
+    form = TerminalSearchForm(request.GET)
+    form.is_valid()
+    query = form.cleaned_data.get("q", "")
+    selected = form.cleaned_data.get("terminal", "")
+    htmx: HtmxDetails = getattr(request, "htmx")  # noqa: B009 (set by HtmxMiddleware)
+    if not htmx:
+        return redirect(reverse("portal:report") + "?" + urlencode({"q": query}))
+    terminals, has_more = find_terminals(query, selected)
+    context = {
+        "terminals": terminals,
+        "has_more": has_more,
+        "query": query,
+        "selected_code": selected.upper(),
+    }
+    return render(request, "portal/report.html#terminal_results", context)
+
+
+@require_GET
+def submitted(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(SUBMITTED_KEY)
+    case = Case.objects.filter(reference=reference).first() if reference else None
+    if case is None:
+        return redirect("portal:report")
+    context = {
+        "case": case,
+        "hours": actions.expected_response_hours(case) if case.due_at else None,
+        "by_sms": case.contact_channel == ContactChannel.SMS,
+    }
+    return render(request, "portal/submitted.html", context)
+
+
+# The status page
+
+
+def verified_case(request: HttpRequest, reference: str) -> Case | None:
+    verified = request.session.get(VERIFIED_KEY, [])
+    case = Case.objects.filter(reference=reference).first()
+    if case is None or case.pk not in verified:
+        return None
+    return case
+
+
+def remember_verified(request: HttpRequest, case: Case) -> None:
+    # A new session key once the customer proved who they are (no fixation).
+    request.session.cycle_key()
+    verified = [pk for pk in request.session.get(VERIFIED_KEY, []) if pk != case.pk]
+    request.session[VERIFIED_KEY] = [*verified, case.pk][-VERIFIED_MAX:]
+    request.session.pop(PENDING_KEY, None)
+
+
+@require_http_methods(["GET", "POST"])
+def status(request: HttpRequest) -> HttpResponse:
+    """Step 1: the reference. A code goes to the case's contact, if the case exists."""
+    if request.method == "GET":
+        initial = {"reference": request.GET.get("reference", "")}
+        return render(
+            request, "portal/status.html", {"form": ReferenceForm(initial=initial)}
+        )
+    if over_limit(request, "status", settings.STATUS_RATE_LIMIT):
+        return too_many_requests(request)
+    form = ReferenceForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/status.html", {"form": form}, status=422)
+    reference = normalize_reference(
+        form.cleaned_data["reference"], actions.REFERENCE_PREFIX
+    )
+    case = Case.objects.filter(reference=reference).first()
+    if case is not None:
+        actions.send_access_code(case)
+    # The next page reads the same whether or not the case exists.
+    request.session[PENDING_KEY] = reference
+    return redirect("portal:status_code")
+
+
+@require_http_methods(["GET", "POST"])
+def status_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the code that was sent."""
+    reference = request.session.get(PENDING_KEY)
+    if not reference:
+        return redirect("portal:status")
+    form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
+    if form.is_bound:
+        if over_limit(request, "status-code", settings.STATUS_RATE_LIMIT):
+            return too_many_requests(request)
+        if form.is_valid():
+            case = Case.objects.filter(reference=reference).first()
+            if case is not None and actions.check_access_code(
+                case, form.cleaned_data["code"]
+            ):
+                remember_verified(request, case)
+                return redirect("portal:case", reference=case.reference)
+            form.add_error("code", _("This code is not valid or has expired."))
+    context = {"form": form, "reference": reference}
+    return render(
+        request, "portal/status_code.html", context, status=422 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def status_open(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    """The e-mailed link. It opens the case only on a button press: mail scanners
+    follow links with GET, and would otherwise use up the one-time token."""
+    context = {"reference": reference, "token": token, "refused": False}
+    if request.method == "POST":
+        if over_limit(request, "status-code", settings.STATUS_RATE_LIMIT):
+            return too_many_requests(request)
+        canonical = normalize_reference(reference, actions.REFERENCE_PREFIX)
+        case = Case.objects.filter(reference=canonical).first()
+        if case is not None and actions.check_access_code(case, token):
+            remember_verified(request, case)
+            return redirect("portal:case", reference=case.reference)
+        context["refused"] = True
+    return render(
+        request,
+        "portal/status_open.html",
+        context,
+        status=422 if context["refused"] else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_page(request: HttpRequest, reference: str) -> HttpResponse:
+    case = verified_case(request, reference)
+    if case is None:
+        return redirect(
+            reverse("portal:status") + "?" + urlencode({"reference": reference})
+        )
+    is_final = workflows.for_kind(case.kind).state(case.status).is_final
+    form = MessageForm(request.POST) if request.method == "POST" else MessageForm()
+    if form.is_bound:
+        if over_limit(request, "message", settings.STATUS_RATE_LIMIT):
+            return too_many_requests(request)
+        if form.is_valid():
+            try:
+                actions.customer_message(case, form.cleaned_data["body"])
+            except InvalidInput as error:
+                form.add_domain_errors(error.fields or {"": [error.message]})
+            except Conflict as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request, _("Your message was sent. We will answer soon.")
+                )
+                return redirect("portal:case", reference=case.reference)
+    context = {
+        "case": case,
+        "status_label": workflows.for_kind(case.kind).state(case.status).label,
+        "timeline": public_timeline(case),
+        "form": form,
+        "is_final": is_final,
+    }
+    return render(
+        request, "portal/case.html", context, status=422 if form.errors else 200
+    )
+
+
+def public_timeline(case: Case) -> list[dict]:
+    """The lines a customer may see, with who wrote them said neutrally."""
+    workflow = workflows.for_kind(case.kind)
+    events = case.events.filter(is_public=True).prefetch_related("attachments")
+    timeline = []
+    for event in events.order_by("created_at", "pk"):
+        line = {
+            "event": event,
+            "body": event.body,
+            "attachments": event.attachments.all(),
+        }
+        if event.type in (CaseEvent.Type.CREATED, CaseEvent.Type.CUSTOMER_MESSAGE):
+            line["who"] = _("You")
+        elif event.type == CaseEvent.Type.REPLY:
+            line["who"] = _("Support team")
+        else:
+            line["who"] = ""
+        if event.type == CaseEvent.Type.STATUS:
+            target = event.data.get("to", "")
+            try:
+                label = workflow.state(target).label
+            except KeyError:
+                label = target
+            line["title"] = _("Status: %(status)s") % {"status": label}
+        else:
+            line["title"] = event.get_type_display()
+        timeline.append(line)
+    return timeline

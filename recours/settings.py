@@ -1,0 +1,292 @@
+"""Recours settings, read from the environment.
+
+Every value has a sensible default for the demo (SQLite under var/, a generated
+SECRET_KEY kept in var/secret_key). Bad values are refused at start-up with a
+message that names the variable.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("RECOURS_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_str(name: str, default: str = "") -> str:
+    """Return the variable, or the content of the file named by NAME_FILE."""
+    file_name = os.environ.get(name + "_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {file_name}: {error}"
+            ) from None
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name, "").strip().lower()
+    if value == "":
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    value = env_str(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number, not {value!r}"
+        ) from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name, "")
+    if value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def demo_secret_key() -> str:
+    """Generate a secret key once and keep it under var/ so sessions survive."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or demo_secret_key()
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SITE_URL must start with http:// or https://")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "ninja",
+    "recours.core",
+    "recours.accounts",
+    "recours.commerce",
+    "recours.notifications",
+    "recours.cases",
+    "recours.portal",
+    "recours.console",
+    "recours.api",
+    "recours.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "recours.urls"
+WSGI_APPLICATION = "recours.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "recours" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = env_str("DATABASE_URL", "sqlite:///" + str(VAR_DIR / "recours.sqlite3"))
+try:
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+except ValueError as error:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # Without the pool every request pays a slow reconnect (ARCHITECTURE.md 9).
+    _database["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    _database["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that a worker started by a test sees the same rows.
+    _database["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:queue"
+LOGOUT_REDIRECT_URL = "console:login"
+
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured("LANGUAGE_CODE must be fr or en")
+LOCALE_PATHS = [BASE_DIR / "recours" / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE {TIME_ZONE!r} is not a known time zone"
+    ) from None
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+WHITENOISE_USE_FINDERS = True
+
+# Security. HTTPS=true turns on everything `check --deploy` asks for.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+
+# Mail (Django 6.1 MAILERS). SMTP by default; the demo points it at the console.
+EMAIL_FROM = env_str("EMAIL_FROM", "Recours <recours@localhost>")
+DEFAULT_FROM_EMAIL = EMAIL_FROM
+SERVER_EMAIL = EMAIL_FROM
+MAILERS = {
+    "default": {
+        "BACKEND": env_str(
+            "EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+        ),
+        "OPTIONS": {
+            "host": env_str("SMTP_HOST", "localhost"),
+            "port": env_int("SMTP_PORT", 25, minimum=1),
+            "username": env_str("SMTP_USER"),
+            "password": env_str("SMTP_PASSWORD"),
+            "use_tls": env_bool("SMTP_STARTTLS", False),
+            "use_ssl": env_bool("SMTP_SSL", False),
+            "timeout": env_int("SMTP_TIMEOUT_SECONDS", 10, minimum=1),
+        },
+    }
+}
+if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {}
+
+# SMS: "record" keeps messages in the database (readable in the console);
+# "http" posts JSON to SMS_HTTP_URL with SMS_HTTP_TOKEN as a bearer token.
+SMS_BACKEND = env_str("SMS_BACKEND", "record")
+if SMS_BACKEND not in ("record", "http"):
+    raise ImproperlyConfigured("SMS_BACKEND must be record or http")
+SMS_HTTP_URL = env_str("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
+SMS_SENDER = env_str("SMS_SENDER", "Recours")
+if SMS_BACKEND == "http" and not SMS_HTTP_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL")
+
+DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "FR")
+
+# Recours behaviour.
+REPORT_RATE_LIMIT = env_str("REPORT_RATE_LIMIT", "10/h")
+STATUS_RATE_LIMIT = env_str("STATUS_RATE_LIMIT", "20/h")
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+WORKER_IDLE_SECONDS = env_int("WORKER_IDLE_SECONDS", 2, minimum=0)
+VERIFICATION_CODE_TTL_SECONDS = env_int(
+    "VERIFICATION_CODE_TTL_SECONDS", 900, minimum=60
+)
+# First-response targets by priority, in hours (ARCHITECTURE.md 5).
+SLA_FIRST_RESPONSE_HOURS = {
+    "urgent": env_int("SLA_URGENT_HOURS", 4, minimum=1),
+    "high": env_int("SLA_HIGH_HOURS", 8, minimum=1),
+    "normal": env_int("SLA_NORMAL_HOURS", 24, minimum=1),
+    "low": env_int("SLA_LOW_HOURS", 72, minimum=1),
+}
+PROTECTION_MERCHANT_ANSWER_DAYS = env_int(
+    "PROTECTION_MERCHANT_ANSWER_DAYS", 5, minimum=1
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
