@@ -6,6 +6,7 @@ message that names the variable.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     if number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
     return number
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as "10/h": a count per second, minute, hour or day."""
+    value = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/[smhd]", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a count per s, m, h or d such as 10/h, not {value!r}"
+        )
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -222,7 +233,8 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Above 5 the form says "5 at most"; far above, Django refuses the request (400).
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 # Mail (Django 6.1 MAILERS). SMTP by default; the demo points it at the console.
 EMAIL_FROM = env_str("EMAIL_FROM", "Recours <recours@localhost>")
@@ -261,8 +273,10 @@ if SMS_BACKEND == "http" and not SMS_HTTP_URL.startswith(("http://", "https://")
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "FR")
 
 # Recours behaviour.
-REPORT_RATE_LIMIT = env_str("REPORT_RATE_LIMIT", "10/h")
-STATUS_RATE_LIMIT = env_str("STATUS_RATE_LIMIT", "20/h")
+REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "10/h")
+STATUS_RATE_LIMIT = env_rate("STATUS_RATE_LIMIT", "20/h")
+LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "10/m")
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/m")
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 WORKER_IDLE_SECONDS = env_int("WORKER_IDLE_SECONDS", 2, minimum=0)

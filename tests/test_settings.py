@@ -33,6 +33,11 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("TIME_ZONE", "Mars/Olympus", "is not a known time zone"),
         ("SECRET_KEY", "short", "SECRET_KEY must be at least 32 characters"),
         ("SMS_BACKEND", "pigeon", "SMS_BACKEND must be record or http"),
+        (
+            "REPORT_RATE_LIMIT",
+            "lots",
+            "REPORT_RATE_LIMIT must be a count per s, m, h or d",
+        ),
     ],
 )
 def test_it_refuses_bad_values_with_a_clear_message(tmp_path, name, value, message):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recours.accounts.models import ApiKey, Organization, VerificationCode, hash_api_key
 from recours.core.audit import Actor, record
+from recours.core.errors import NotFound
 
 MAX_CODE_ATTEMPTS = 5
 
@@ -26,6 +27,19 @@ def create_api_key(
         )
         record(actor, "api_key.created", key, organization_id=organization.pk)
     return key, secret
+
+
+def revoke_api_key(actor: Actor, prefix: str) -> ApiKey:
+    """Revoke the key with this prefix; revoking it again changes nothing."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
+        if key is None:
+            raise NotFound(f"No API key has the prefix {prefix!r}.")
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            record(actor, "api_key.revoked", key, organization_id=key.organization_id)
+    return key
 
 
 def authenticate_api_key(secret: str) -> ApiKey | None:

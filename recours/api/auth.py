@@ -18,7 +18,6 @@ from recours.core import ratelimit
 # Our secrets are 46 characters; anything much longer is not worth hashing.
 SECRET_LENGTH_MAX = 200
 # Per key, for every request. Overridden by the API_RATE_LIMIT setting.
-API_RATE_LIMIT_DEFAULT = "600/m"
 
 
 def key_from_secret(secret: str | None) -> ApiKey | None:
@@ -28,7 +27,7 @@ def key_from_secret(secret: str | None) -> ApiKey | None:
     key = authenticate_api_key(secret.strip())
     if key is None:
         return None
-    rate = getattr(settings, "API_RATE_LIMIT", API_RATE_LIMIT_DEFAULT)
+    rate = settings.API_RATE_LIMIT
     if ratelimit.hit(f"api-key:{key.pk}", rate):
         raise Throttled(wait=seconds_to_next_window(rate))
     return key

@@ -6,7 +6,6 @@ organization's case is "not found", so its existence is not revealed.
 
 from typing import Annotated, Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from recours.api.schemas import (
 from recours.cases.actions import REFERENCE_PREFIX, Report, create_case
 from recours.cases.models import Case
 from recours.core.audit import Actor
-from recours.core.errors import InvalidInput, NotFound
+from recours.core.errors import NotFound
 from recours.core.idempotency import run_once
 from recours.core.references import normalize_reference
 
@@ -77,17 +76,11 @@ def file_report(key: ApiKey, report: ReportIn) -> dict[str, Any]:
     fields = report.model_dump(mode="json")
     fields["payment_started"] = fields["payment_started"] or ""
     actor = Actor(label=f"api:{key.prefix}", organization_id=key.organization_id)
-    with transaction.atomic():
-        case = create_case(
-            actor, Report(**fields, source="api"), [], scope=key.organization
-        )
-        # A merchant key files cases for its own organization only. The report's
-        # customer or order may belong to another one; refuse, leaving no trace.
-        if not can_see(key.organization, case):
-            raise InvalidInput(
-                _("Please correct the fields shown."),
-                fields={"identifier": [_("This belongs to another organization.")]},
-            )
+    # The key's organization scopes the matching: a report naming another
+    # merchant's customer is kept unmatched, and says nothing about them.
+    case = create_case(
+        actor, Report(**fields, source="api"), [], scope=key.organization
+    )
     return CaseDetail.from_orm(case).model_dump(mode="json")
 
 

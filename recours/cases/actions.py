@@ -200,6 +200,7 @@ def create_case(
         invoice_reference=report.invoice_reference,
         order_reference=report.order_reference,
         terminal=terminal,
+        scope=scope,
     )
     organization = owning_organization(terminal, match.order, match.customer, scope)
     priority, team = triage(report.problem, report.payment_started, organization)

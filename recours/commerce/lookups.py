@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from recours.accounts.models import Customer
+from recours.accounts.models import Customer, Organization
 from recours.commerce.models import Order, Terminal
 
 
@@ -18,9 +18,15 @@ class Match:
 
 def match_identifiers(
     *, customer_number: str, phone_e164: str, invoice_reference: str,
-    terminal: Terminal | None, order_reference: str = "",
+    terminal: Terminal | None, order_reference: str = "", scope: Organization | None = None,
 ) -> Match:  # fmt: skip
-    """Match by invoice or order reference first, then customer number, then phone."""
+    """Match by invoice or order reference first, then customer number, then phone.
+
+    `scope` (an API key's merchant) keeps the search inside that organization:
+    a merchant's report never attaches to another merchant's customer or order.
+    """
+    if scope is not None and scope.is_platform:
+        scope = None
     match = Match()
     order_filters = []
     if invoice_reference:
@@ -33,6 +39,8 @@ def match_identifiers(
         )
         if terminal is not None:
             orders = orders.filter(terminal=terminal)
+        if scope is not None:
+            orders = orders.filter(organization=scope)
         match.order = orders.first()
         if match.order is not None:
             match.customer = match.order.customer
@@ -40,6 +48,8 @@ def match_identifiers(
     customers = Customer.objects.all()
     if terminal is not None:
         customers = customers.filter(organization=terminal.organization)
+    if scope is not None:
+        customers = customers.filter(organization=scope)
     if customer_number:
         match.customer = customers.filter(
             customer_number__iexact=customer_number

@@ -54,7 +54,9 @@ class PortalForm(forms.Form):
 
     def error_summary(self) -> list[tuple[str, object]]:
         """(anchor, message) for every error, in the order of the page."""
-        summary: list[tuple[str, object]] = [("#main", m) for m in self.non_field_errors()]
+        summary: list[tuple[str, object]] = [
+            ("#main", m) for m in self.non_field_errors()
+        ]
         for name, messages in self.group_errors.items():
             if name not in self.groups:
                 summary += [("#main", message) for message in messages]

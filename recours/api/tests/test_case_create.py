@@ -154,15 +154,17 @@ def test_it_refuses_a_report_on_another_organizations_kiosk(frozen, api_a, kiosk
     assert nothing_written()
 
 
-def test_it_refuses_a_report_naming_another_organizations_customer(frozen, api_b,
-                                                                   customer_a):  # fmt: skip
+def test_it_never_matches_another_organizations_customer(frozen, api_b, customer_a):
     # when
     response = post(api_b, report(customer_number=customer_a.customer_number))
 
-    # then
-    assert response.status_code == 422
-    assert [error["field"] for error in response.json()["errors"]] == ["identifier"]
-    assert nothing_written()
+    # then: kept unmatched in B, telling nothing about A's customer
+    assert response.status_code == 201
+    case = Case.objects.get()
+    assert case.organization.slug == "beta"
+    assert case.customer is None
+    assert case.unmatched
+    assert customer_a.name not in response.content.decode()
 
 
 def test_it_lets_a_platform_key_file_a_report_on_any_kiosk(

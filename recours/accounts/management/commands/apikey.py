@@ -4,34 +4,15 @@ A key's secret is printed once, at creation; only its hash is stored.
 """
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.utils import timezone
 
-from recours.accounts.actions import create_api_key
+from recours.accounts.actions import create_api_key, revoke_api_key
 from recours.accounts.models import ApiKey, Organization
-from recours.core import audit
 from recours.core.audit import Actor
+from recours.core.errors import NotFound
 
 ACTOR = Actor.system("cli:apikey")
 NAME_LENGTH_MAX = 100  # ApiKey.name
-
-
-def revoke_api_key(actor: Actor, prefix: str) -> ApiKey:
-    """Revoke the key with this prefix; revoking it again changes nothing.
-
-    This belongs in accounts.actions; it lives here until it moves there.
-    """
-    with transaction.atomic():
-        key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
-        if key is None:
-            raise CommandError(f"No API key has the prefix {prefix!r}.")
-        if key.revoked_at is None:
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked_at"])
-            audit.record(
-                actor, "api_key.revoked", key, organization_id=key.organization_id
-            )
-    return key
 
 
 def organization_with_slug(slug: str) -> Organization:
@@ -107,7 +88,10 @@ class Command(BaseCommand):
             self.stdout.write(line.rstrip())
 
     def revoke(self, prefix: str) -> None:
-        key = revoke_api_key(ACTOR, prefix.strip())
+        try:
+            key = revoke_api_key(ACTOR, prefix.strip())
+        except NotFound as error:
+            raise CommandError(error.message) from None
         self.stdout.write(f"Revoked API key {key.prefix} ({key.name}).")
 
 
