@@ -1,2 +1,18 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from recours.console import views
+
 app_name = "console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("cases/<str:reference>/", views.case_page, name="case"),
+    path("cases/<str:reference>/assign/", views.assign, name="assign"),
+    path("cases/<str:reference>/status/", views.change_status, name="status"),
+    path("cases/<str:reference>/note/", views.add_note, name="note"),
+    path("cases/<str:reference>/reply/", views.reply, name="reply"),
+    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("sms/", views.sms, name="sms"),
+]

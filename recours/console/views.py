@@ -1,0 +1,512 @@
+"""The staff console: the queue, a case and its actions, evidence, demo SMS.
+
+Views parse with forms, authorize with recours.cases.access, call the cases
+actions and render; they never write models themselves. A case a member may
+not see answers 404, exactly as a case that does not exist.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, Concatenate
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from recours.accounts.models import Membership
+from recours.accounts.phones import to_e164
+from recours.cases import actions, workflows
+from recours.cases.access import membership_of, staff_actor, visible_cases
+from recours.cases.models import Attachment, Case, CaseEvent, Priority, Team
+from recours.commerce.models import Terminal
+from recours.console import labels
+from recours.console.forms import (
+    ANY_STATUS,
+    AssignForm,
+    ConsoleLoginForm,
+    NoteForm,
+    QueueFilterForm,
+    ReplyForm,
+    SmsFilterForm,
+    StatusForm,
+)
+from recours.core import ratelimit
+from recours.core.audit import Actor
+from recours.core.errors import DomainError, InvalidInput, PermissionDenied
+from recours.core.money import Money
+from recours.core.references import normalize_reference
+from recours.notifications.models import OutboxMessage, SmsMessage
+
+QUEUE_PAGE_SIZE = 25
+SMS_PAGE_SIZE = 50
+
+# Queue tabs that are not a team.
+ALL = "all"
+MINE = "mine"
+
+# Fields the queue's free-text search looks in (what the customer gave, what
+# it matched, how to reach them).
+SEARCH_FIELDS = (
+    "reference",
+    "given_customer_number",
+    "given_phone",
+    "given_invoice_reference",
+    "given_order_reference",
+    "contact_email",
+    "contact_phone",
+    "customer__customer_number",
+    "customer__name",
+    "customer__email",
+    "order__reference",
+)
+
+DUE_ACTION_LABELS = {
+    workflows.ESCALATE: gettext_lazy("When it passes, the case escalates."),
+    workflows.RESOLVE_FOR_SILENCE: gettext_lazy(
+        "When it passes, the case is resolved for lack of an answer."
+    ),
+    workflows.CLOSE: gettext_lazy("When it passes, the case closes."),
+    workflows.TO_REVIEW: gettext_lazy(
+        "When it passes, the case goes to platform review."
+    ),
+}
+# What an outbox message is, from the middle of its key ("case:REF:reply:12").
+MESSAGE_KINDS = {
+    "ack": gettext_lazy("Acknowledgement"),
+    "code": gettext_lazy("Access code"),
+    "reply": gettext_lazy("Reply"),
+    "status": gettext_lazy("Status update"),
+}
+ACTOR_LABELS = {
+    "customer": gettext_lazy("Customer"),
+    "worker": gettext_lazy("Recours (automatic)"),
+}
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    return render(request, "429.html", status=429)
+
+
+def staff_required[**P](
+    view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Log in first; then only members of an organization may go on."""
+
+    @wraps(view)
+    def wrapper(
+        request: HttpRequest, *args: P.args, **kwargs: P.kwargs
+    ) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = membership_of(request.user)
+        if membership is None:
+            return render(request, "console/forbidden.html", status=403)
+        return view(request, membership, *args, **kwargs)
+
+    return wrapper
+
+
+def render_console(
+    request: HttpRequest,
+    membership: Membership,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request, template, {"membership": membership, **context}, status=status
+    )
+
+
+# Login and logout
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "console/login.html"
+    authentication_form = ConsoleLoginForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = f"login:{client_address(request)}"
+        if ratelimit.hit(key, settings.LOGIN_RATE_LIMIT):
+            return too_many_requests(request)
+        return super().post(request, *args, **kwargs)
+
+
+# The queue
+
+
+def visible_terminals(membership: Membership) -> QuerySet[Terminal]:
+    terminals = Terminal.objects.order_by("name", "code")
+    if membership.is_platform:
+        return terminals
+    return terminals.filter(organization_id=membership.organization_id)
+
+
+def as_phone(text: str) -> str:
+    """The number in E.164 if the text is a phone number, else ""."""
+    try:
+        return to_e164(text)
+    except ValueError:
+        return ""
+
+
+def search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
+    text = text.strip()
+    if not text:
+        return cases
+    match = Q()
+    for name in SEARCH_FIELDS:
+        match |= Q(**{f"{name}__icontains": text})
+    # References and phone numbers are found however they were typed.
+    match |= Q(reference=normalize_reference(text, actions.REFERENCE_PREFIX))
+    if phone := as_phone(text):
+        match |= Q(given_phone=phone) | Q(contact_phone=phone)
+        match |= Q(customer__phone=phone)
+    return cases.filter(match)
+
+
+def by_age(cases: QuerySet[Case], age: str, now: datetime) -> QuerySet[Case]:
+    day = timedelta(days=1)
+    if age == "lt24h":
+        return cases.filter(created_at__gt=now - day)
+    if age == "1to3d":
+        return cases.filter(created_at__lte=now - day, created_at__gt=now - 3 * day)
+    if age == "gt3d":
+        return cases.filter(created_at__lte=now - 3 * day)
+    if age == "overdue":
+        return cases.filter(due_at__lt=now)
+    return cases
+
+
+def filtered_cases(
+    cases: QuerySet[Case], form: QueueFilterForm, now: datetime
+) -> QuerySet[Case]:
+    status = form.value("status")
+    if not status:
+        cases = cases.exclude(status__in=labels.final_statuses())
+    elif status != ANY_STATUS:
+        cases = cases.filter(status=status)
+    if kind := form.value("kind"):
+        cases = cases.filter(kind=kind)
+    if terminal := form.value("terminal"):
+        cases = cases.filter(terminal=terminal)
+    cases = by_age(cases, form.value("age"), now)
+    return search(cases, form.value("q"))
+
+
+def queue_tabs() -> list[tuple[str, object]]:
+    return [
+        (ALL, gettext_lazy("All")),
+        (MINE, gettext_lazy("Mine")),
+        *Team.choices,
+    ]
+
+
+def in_tab(cases: QuerySet[Case], tab: str, user: User | AnonymousUser):
+    if tab == MINE:
+        return cases.filter(assignee_id=user.pk)
+    if tab in Team.values:
+        return cases.filter(team=tab)
+    return cases
+
+
+def tab_counts(cases: QuerySet[Case], user: User | AnonymousUser) -> dict[str, int]:
+    """Every tab's count in one query."""
+    counts = {
+        ALL: Count("pk"),
+        MINE: Count("pk", filter=Q(assignee_id=user.pk)),
+    }
+    for team in Team.values:
+        counts[team] = Count("pk", filter=Q(team=team))
+    return cases.order_by().aggregate(**counts)
+
+
+@require_GET
+@staff_required
+def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
+    now = timezone.now()
+    form = QueueFilterForm(request.GET, terminals=visible_terminals(membership))
+    cases = filtered_cases(visible_cases(membership), form, now)
+    tab = request.GET.get("team", ALL)
+    if tab not in dict(queue_tabs()):
+        tab = ALL
+    counts = tab_counts(cases, request.user)
+    rows = (
+        in_tab(cases, tab, request.user)
+        .select_related("organization", "terminal", "assignee")
+        .order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
+    )
+    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "tab": tab,
+        "tabs": [(key, label, counts[key]) for key, label in queue_tabs()],
+        "page": page,
+        "rows": [
+            {
+                "case": case,
+                "status_label": labels.status_label(case.kind, case.status),
+                "overdue": case.due_at is not None and case.due_at < now,
+            }
+            for case in page
+        ],
+        "now": now,
+    }
+    return render_console(request, membership, "console/queue.html", context)
+
+
+# A case
+
+
+def case_or_404(membership: Membership, reference: str) -> Case:
+    cases = visible_cases(membership).select_related(
+        "organization", "terminal", "order", "customer", "assignee"
+    )
+    canonical = normalize_reference(reference, actions.REFERENCE_PREFIX)
+    return get_object_or_404(cases, reference=canonical)
+
+
+def event_title(case: Case, event: CaseEvent) -> str:
+    if event.type == CaseEvent.Type.STATUS:
+        return _("Status: %(source)s → %(target)s") % {
+            "source": labels.status_label(case.kind, event.data.get("from", "")),
+            "target": labels.status_label(case.kind, event.data.get("to", "")),
+        }
+    if event.type == CaseEvent.Type.ASSIGNED:
+        if event.body:
+            return _("Assigned to %(name)s") % {"name": event.body}
+        return _("Unassigned")
+    if event.type == CaseEvent.Type.ESCALATED:
+        priority = event.data.get("priority", "")
+        label = dict(Priority.choices).get(priority, priority)
+        return _("Escalated: priority %(priority)s") % {"priority": label}
+    return str(event.get_type_display())
+
+
+def staff_timeline(case: Case) -> list[dict[str, Any]]:
+    """Every line, public and internal, with the events that carry no text of
+    their own (assignment, status) given a title instead of a body."""
+    events = case.events.prefetch_related("attachments").order_by("created_at", "pk")
+    return [
+        {
+            "event": event,
+            "title": event_title(case, event),
+            "who": ACTOR_LABELS.get(event.actor_label, event.actor_label),
+            "body": "" if event.type == CaseEvent.Type.ASSIGNED else event.body,
+            "attachments": list(event.attachments.all()),
+        }
+        for event in events
+    ]
+
+
+def case_messages(case: Case) -> list[dict[str, Any]]:
+    outbox = OutboxMessage.objects.filter(about=f"cases.case:{case.pk}").order_by(
+        "created_at", "pk"
+    )
+    found = []
+    for message in outbox:
+        # Bodies stay out of the page: an access code must not be read here.
+        parts = message.dedupe_key.split(":")
+        what = MESSAGE_KINDS.get(parts[2], "") if len(parts) > 2 else ""
+        found.append({"message": message, "what": what or message.subject})
+    return found
+
+
+def default_forms(case: Case, membership: Membership) -> dict[str, Any]:
+    targets = labels.allowed_targets(case.kind, case.status, membership.role)
+    return {
+        "assign_form": AssignForm(),
+        "status_form": StatusForm(prefix="status", targets=targets),
+        "note_form": NoteForm(prefix="note"),
+        "reply_form": ReplyForm(prefix="reply"),
+    }
+
+
+def render_case(
+    request: HttpRequest,
+    membership: Membership,
+    case: Case,
+    bound: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    workflow = workflows.for_kind(case.kind)
+    forms = {**default_forms(case, membership), **(bound or {})}
+    order_total = None
+    if case.order is not None:
+        order_total = Money(case.order.total_minor, case.order.currency)
+    context = {
+        "case": case,
+        "status_label": labels.status_label(case.kind, case.status),
+        "is_final": workflow.state(case.status).is_final,
+        "due_action": DUE_ACTION_LABELS.get(case.due_action, case.due_action),
+        "overdue": case.due_at is not None and case.due_at < timezone.now(),
+        "order_total": order_total,
+        "timeline": staff_timeline(case),
+        "loose_attachments": case.attachments.filter(event__isnull=True),
+        "outbox": case_messages(case),
+        "assigned_to_me": case.assignee_id == request.user.pk,
+        "failed_forms": [form for form in (bound or {}).values() if form.errors],
+        **forms,
+    }
+    return render_console(request, membership, "console/case.html", context, status)
+
+
+@require_GET
+@staff_required
+def case_page(request: HttpRequest, membership: Membership, reference: str):
+    return render_case(request, membership, case_or_404(membership, reference))
+
+
+def perform(
+    request: HttpRequest,
+    membership: Membership,
+    case: Case,
+    name: str,
+    form: Any,
+    action: Callable[[Actor], object],
+    success: str,
+) -> HttpResponse:
+    """Run a cases action; on success say so and go back to the case, else show
+    the domain's refusal on the form that asked for it."""
+    try:
+        action(staff_actor(membership))
+    except DomainError as error:
+        form.add_error(None, error.message)
+        fields = error.fields if isinstance(error, InvalidInput) else {}
+        for field, field_messages in fields.items():
+            for message in field_messages:
+                form.add_error(field if field in form.fields else None, message)
+        status = 403 if isinstance(error, PermissionDenied) else 422
+        return render_case(request, membership, case, {name: form}, status)
+    messages.success(request, success)
+    return redirect("console:case", reference=case.reference)
+
+
+@require_POST
+@staff_required
+def assign(request: HttpRequest, membership: Membership, reference: str):
+    case = case_or_404(membership, reference)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return render_case(request, membership, case, {"assign_form": form}, 422)
+    if form.cleaned_data["assignee"] == AssignForm.ME:
+        assert isinstance(request.user, User)
+        assignee: User | None = request.user
+        success = _("The case is assigned to you.")
+    else:
+        assignee, success = None, _("The case is no longer assigned.")
+    return perform(
+        request, membership, case, "assign_form", form,
+        lambda actor: actions.assign(membership, actor, case, assignee), success,
+    )  # fmt: skip
+
+
+@require_POST
+@staff_required
+def change_status(request: HttpRequest, membership: Membership, reference: str):
+    case = case_or_404(membership, reference)
+    targets = labels.allowed_targets(case.kind, case.status, membership.role)
+    form = StatusForm(request.POST, prefix="status", targets=targets)
+    if not form.is_valid():
+        return render_case(request, membership, case, {"status_form": form}, 422)
+    target, reason = form.cleaned_data["target"], form.cleaned_data["reason"]
+    success = _("The status is now: %(status)s.") % {
+        "status": labels.status_label(case.kind, target)
+    }
+    return perform(
+        request, membership, case, "status_form", form,
+        lambda actor: actions.change_status(membership, actor, case, target, reason),
+        success,
+    )  # fmt: skip
+
+
+@require_POST
+@staff_required
+def add_note(request: HttpRequest, membership: Membership, reference: str):
+    case = case_or_404(membership, reference)
+    form = NoteForm(request.POST, prefix="note")
+    if not form.is_valid():
+        return render_case(request, membership, case, {"note_form": form}, 422)
+    body = form.cleaned_data["body"]
+    return perform(
+        request, membership, case, "note_form", form,
+        lambda actor: actions.add_note(membership, actor, case, body),
+        _("Your internal note was added."),
+    )  # fmt: skip
+
+
+@require_POST
+@staff_required
+def reply(request: HttpRequest, membership: Membership, reference: str):
+    case = case_or_404(membership, reference)
+    form = ReplyForm(request.POST, prefix="reply")
+    if not form.is_valid():
+        return render_case(request, membership, case, {"reply_form": form}, 422)
+    body = form.cleaned_data["body"]
+    return perform(
+        request, membership, case, "reply_form", form,
+        lambda actor: actions.reply(membership, actor, case, body),
+        _("Your reply is on its way to the customer."),
+    )  # fmt: skip
+
+
+# Evidence
+
+
+@require_GET
+@staff_required
+def attachment(request: HttpRequest, membership: Membership, pk: int):
+    attachment = get_object_or_404(
+        Attachment.objects.filter(case__in=visible_cases(membership)), pk=pk
+    )
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("the file is missing from storage") from None
+    # The type is the one checked by content at upload, never the client's.
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# The demo SMS backend's messages
+
+
+@require_GET
+@staff_required
+def sms(request: HttpRequest, membership: Membership) -> HttpResponse:
+    # Codes sent to every merchant's customers are here: platform staff only.
+    if not membership.is_platform:
+        raise Http404("platform staff only")
+    form = SmsFilterForm(request.GET)
+    texts = SmsMessage.objects.order_by("-created_at", "-pk")
+    if number := form.value().strip():
+        match = Q(to__icontains=number)
+        if phone := as_phone(number):
+            match |= Q(to=phone)
+        texts = texts.filter(match)
+    page = Paginator(texts, SMS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page}
+    return render_console(request, membership, "console/sms.html", context)

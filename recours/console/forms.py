@@ -1,0 +1,151 @@
+"""Forms of the staff console: they parse what was typed; the domain judges it."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from recours.cases.models import Kind
+from recours.commerce.models import Terminal
+from recours.console import labels
+
+SEARCH_MAX_LENGTH = 100
+REASON_MAX_LENGTH = 500
+MESSAGE_MAX_LENGTH = 5000
+
+# Queue status filter values that are not a state name.
+OPEN = ""
+ANY_STATUS = "any"
+
+AGE_CHOICES = [
+    ("", _("Any age")),
+    ("lt24h", _("Less than 24 hours")),
+    ("1to3d", _("1 to 3 days")),
+    ("gt3d", _("More than 3 days")),
+    ("overdue", _("Overdue (deadline passed)")),
+]
+
+
+class ConsoleLoginForm(AuthenticationForm):
+    """Django's login form, refusing accounts that belong to no organization."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "no_membership": _(
+            "This account has no access to the console. Ask an administrator "
+            "to add you to an organization."
+        ),
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not hasattr(user, "membership"):
+            raise forms.ValidationError(
+                self.error_messages["no_membership"], code="no_membership"
+            )
+
+
+def status_choices() -> list:
+    """Every state of every workflow, grouped, for the queue filter."""
+    return [
+        (OPEN, _("Open cases")),
+        (ANY_STATUS, _("All statuses")),
+        *labels.status_groups(),
+    ]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's GET filters; an invalid value is ignored, not refused."""
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("All kinds")), *Kind.choices]
+    )
+    terminal = forms.ModelChoiceField(
+        label=_("Kiosk"),
+        required=False,
+        queryset=Terminal.objects.none(),
+        to_field_name="code",
+        empty_label=_("All kiosks"),
+    )
+    age = forms.ChoiceField(label=_("Age"), required=False, choices=AGE_CHOICES)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Reference, customer number, name, phone, e-mail or invoice."),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+    def __init__(self, *args, terminals: QuerySet[Terminal], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = status_choices()  # type: ignore[attr-defined]
+        self.fields["terminal"].queryset = terminals  # type: ignore[attr-defined]
+
+    def value(self, name: str):
+        """The cleaned value, or the empty value when it was not valid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return self.cleaned_data.get(name) or ""
+
+
+class AssignForm(forms.Form):
+    ME = "me"
+    NOBODY = "nobody"
+
+    assignee = forms.ChoiceField(
+        choices=[(ME, _("Assign to me")), (NOBODY, _("Unassign"))],
+        widget=forms.HiddenInput,
+    )
+
+
+class StatusForm(forms.Form):
+    target = forms.ChoiceField(
+        label=_("New status"),
+        error_messages={
+            "invalid_choice": _("This case cannot move to that status."),
+            "required": _("Choose the new status."),
+        },
+    )
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Shown in the timeline, also to the customer."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, targets: list[tuple[str, object]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = targets  # type: ignore[attr-defined]
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Internal note"),
+        max_length=MESSAGE_MAX_LENGTH,
+        help_text=_("Only staff see it; the customer never does."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write the note first.")},
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reply to the customer"),
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": _("Write the reply first.")},
+    )
+
+
+class SmsFilterForm(forms.Form):
+    to = forms.CharField(
+        label=_("Phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def value(self) -> str:
+        return self.cleaned_data.get("to", "") if self.is_valid() else ""
