@@ -1,12 +1,26 @@
 """Shared fixtures: a platform, two merchants, staff of each role, kiosks."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 
 from recours.accounts.models import Customer, Membership, Organization, Role
 from recours.commerce.models import Terminal
 
 PASSWORD = "correct horse battery staple"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen():
+    """Time stands still at NOW; shift it with `frozen.shift(timedelta(...))`.
+
+    Tests of fixed-window rate limits freeze time so a window cannot end mid-test.
+    """
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,11 @@ from recours.notifications.tests.conftest import mailer_settings, start_smtp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
 PASSWORD = "a long demo password"
 REPLY = "Bonjour, la borne a bien rendu l'argent : remboursement fait ce matin."
 
@@ -36,13 +40,23 @@ def smtp(settings):
 def site(settings, live_server):
     """A platform with one merchant's kiosk and one agent, served by live_server."""
     settings.SITE_URL = live_server.url
-    platform = Organization.objects.create(name="Plateforme", slug="platform", kind="platform")
-    merchant = Organization.objects.create(name="Bornes Ouest", slug="ouest", kind="merchant")
-    Terminal.objects.create(
-        organization=merchant, code="BO-NANTES-01", name="Gare de Nantes", location="Nantes"
+    platform = Organization.objects.create(
+        name="Plateforme", slug="platform", kind="platform"
+    )
+    merchant = Organization.objects.create(
+        name="Bornes Ouest", slug="ouest", kind="merchant"
     )
     Terminal.objects.create(
-        organization=merchant, code="BO-ANGERS-01", name="Mairie d'Angers", location="Angers"
+        organization=merchant,
+        code="BO-NANTES-01",
+        name="Gare de Nantes",
+        location="Nantes",
+    )
+    Terminal.objects.create(
+        organization=merchant,
+        code="BO-ANGERS-01",
+        name="Mairie d'Angers",
+        location="Angers",
     )
     user = get_user_model().objects.create_user("claire", password=PASSWORD)
     Membership.objects.create(user=user, organization=platform, role=Role.AGENT)
@@ -57,7 +71,9 @@ def mail_to(smtp, address: str, containing: str):
     raise AssertionError(f"no e-mail to {address} containing {containing!r}")
 
 
-def test_a_kiosk_report_is_answered_and_the_customer_reads_the_answer(browser, site, smtp):
+def test_a_kiosk_report_is_answered_and_the_customer_reads_the_answer(
+    browser, site, smtp
+):
     customer = browser.new_context(**PHONE, locale="fr-FR")
     customer.set_default_timeout(10_000)
     page = customer.new_page()
@@ -66,12 +82,16 @@ def test_a_kiosk_report_is_answered_and_the_customer_reads_the_answer(browser, s
     page.goto(site + "/")
     page.fill("#id_terminal", "nantes")
     # htmx narrows the list as she types.
-    page.locator("input[name=terminal][value='BO-ANGERS-01']").wait_for(state="detached")
+    page.locator("input[name=terminal][value='BO-ANGERS-01']").wait_for(
+        state="detached"
+    )
     page.locator("input[name=terminal][value='BO-NANTES-01']").check()
     page.locator("input[name=payment_started][value=yes]").check()
     page.fill("#id_customer_number", "C-4242")
     page.locator("input[name=problem][value=payment_failed]").check()
-    page.fill("#id_description", "La borne a gardé mon billet de 20 € sans rien imprimer.")
+    page.fill(
+        "#id_description", "La borne a gardé mon billet de 20 € sans rien imprimer."
+    )
     page.locator("input[name=contact_channel][value=email]").check()
     page.fill("#id_contact_email", "lea@example.org")
     page.locator("form.report-form .actions button").click()
@@ -92,7 +112,7 @@ def test_a_kiosk_report_is_answered_and_the_customer_reads_the_answer(browser, s
     console.goto(site + "/console/")
     console.fill("#id_username", "claire")
     console.fill("#id_password", PASSWORD)
-    console.locator("form.login-form button[type=submit]").click()
+    console.locator("#login-form button[type=submit]").click()
     console.locator(f"a:text-is('{reference}')").click()
     console.wait_for_url(re.compile(f"/console/cases/{reference}/$"))
     console.fill("#id_reply-body", REPLY)

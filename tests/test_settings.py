@@ -10,9 +10,13 @@ STRONG_KEY = "x" * 20 + "Q7v!k2#Lm9@pZ4$w8&Rt5^Yb3*Hn6(Jc"
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # A production-like environment: not the browser tests' async escape hatch.
+    inherited = {
+        k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     return subprocess.run(
         [sys.executable, "-m", "recours.cli", *args],
-        env={**os.environ, **env},
+        env={**inherited, **env},
         capture_output=True,
         text=True,
         timeout=120,

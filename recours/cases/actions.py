@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from recours.accounts import actions as accounts_actions
@@ -97,7 +97,7 @@ def clean_report(
         report.language = settings.LANGUAGE_CODE
     if len(report.description) > DESCRIPTION_MAX_LENGTH:
         report.refuse(
-            "description", _("Please keep the comment under 5000 characters.")
+            "description", _("Please keep the comment to 5,000 characters at most.")
         )
     terminal = None
     if report.terminal_code:
@@ -354,11 +354,21 @@ def change_status(membership: Membership, actor: Actor, case: Case, target: str,
         if not workflow.allows(case.status, target, membership.role):
             raise PermissionDenied(
                 _("You cannot move this case from %(source)s to %(target)s.")
-                % {"source": case.status, "target": target}
+                % {
+                    "source": workflow.state(case.status).label,
+                    "target": label_of(workflow, target),
+                }
             )
         move_to(case, actor, target, reason)
         notify_status(case, target)
     return case
+
+
+def label_of(workflow: workflows.Workflow, status: str) -> str:
+    try:
+        return str(workflow.state(status).label)
+    except KeyError:
+        return status
 
 
 def notify_status(case: Case, target: str) -> None:
@@ -453,7 +463,7 @@ def require_text(body: str) -> str:
             _("Write a message first."), fields={"body": [_("Required.")]}
         )
     if len(body) > DESCRIPTION_MAX_LENGTH:
-        raise InvalidInput(_("Please keep the message under 5000 characters."),
+        raise InvalidInput(_("Please keep the message to 5,000 characters at most."),
                            fields={"body": [_("Too long.")]})  # fmt: skip
     return body
 
@@ -502,7 +512,9 @@ def expire_one(case: Case) -> None:
                      data={"priority": case.priority})  # fmt: skip
         return
     target = workflows.EXPIRY_TARGET[action]
-    move_to(case, actor, target, _("Deadline passed."))
+    # The note is on the customer's timeline: in the customer's language.
+    with translation.override(case.language):
+        move_to(case, actor, target, _("Deadline passed."))
     # The customer hears of a resolution by silence as of one made by staff.
     notify_status(case, target)
 

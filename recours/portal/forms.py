@@ -129,9 +129,7 @@ class ReportForm(PortalForm):
     attachments = MultipleFileField(
         label=_("Attachments (optional)"),
         required=False,
-        help_text=_(
-            "Photos or PDF files: PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."
-        ),
+        help_text=_("Photos or scans: PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."),
     )
     contact_channel = forms.ChoiceField(
         label=_("How should we contact you?"),
@@ -143,7 +141,9 @@ class ReportForm(PortalForm):
         label=_("Mobile number for SMS"),
         required=False,
         max_length=30,
-        help_text=_("If you chose SMS. Empty: the phone number given above."),
+        help_text=_(
+            "If you chose SMS. Leave empty to use the phone number given above."
+        ),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     contact_email = forms.CharField(

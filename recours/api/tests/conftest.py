@@ -3,20 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.test import Client
 
 from recours.accounts.actions import create_api_key
 from recours.core.audit import Actor
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen():
-    """Time stands still at NOW; shift it with `frozen.shift(timedelta(...))`."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def new_secret(organization, name: str = "ERP") -> str:

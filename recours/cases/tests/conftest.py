@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 
 from recours.accounts.models import Membership, Role
@@ -18,13 +17,6 @@ def make_staff(username: str, organization, role: str):
     user = get_user_model().objects.create_user(username=username, password="x" * 20)
     Membership.objects.create(user=user, organization=organization, role=role)
     return user
-
-
-@pytest.fixture
-def frozen():
-    """Time stands still at NOW; shift it with `frozen.shift(timedelta(...))`."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -9,6 +9,12 @@ PDF = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read the English texts; the French ones have their own test.
+    settings.LANGUAGE_CODE = "en"
+
+
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 

@@ -158,7 +158,7 @@ def test_a_file_over_10_mb_is_refused(client, report_data):
 
 
 def test_the_form_is_rate_limited_per_address_with_a_friendly_page(
-    client, report_data, settings
+    frozen, client, report_data, settings
 ):
     settings.REPORT_RATE_LIMIT = "2/h"
     for _ in range(2):

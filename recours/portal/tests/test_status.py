@@ -119,7 +119,7 @@ def test_the_customer_can_write_a_message(client, case):
     assert client.post(url, {"body": ""}).status_code == 422
 
 
-def test_code_requests_are_rate_limited(client, case, settings):
+def test_code_requests_are_rate_limited(frozen, client, case, settings):
     settings.STATUS_RATE_LIMIT = "3/h"
     for _ in range(3):
         assert ask_code(client, case.reference).status_code == 200
