@@ -179,6 +179,12 @@ def expected_response_hours(case: Case) -> int:
     return max(1, round((case.due_at - case.created_at).total_seconds() / 3600))
 
 
+def expected_response(case: Case) -> dict[str, int | None]:
+    """The promise in words' units: hours, or whole days from two days on."""
+    hours = expected_response_hours(case)
+    return {"hours": hours, "days": round(hours / 24) if hours >= 48 else None}
+
+
 def create_case(
     actor: Actor,
     report: Report,
@@ -276,7 +282,7 @@ def save_new_case(actor: Actor, case: Case, files: list[CheckedFile]) -> None:
     audit.record(actor, "case.created", case, organization_id=case.organization_id,
                  data={"kind": case.kind, "unmatched": case.unmatched})  # fmt: skip
     notify_customer(case, "case_acknowledged", f"case:{case.reference}:ack",
-                    {"hours": expected_response_hours(case)})  # fmt: skip
+                    expected_response(case))  # fmt: skip
 
 
 def add_event(

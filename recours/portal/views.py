@@ -174,7 +174,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
         return redirect("portal:report")
     context = {
         "case": case,
-        "hours": actions.expected_response_hours(case) if case.due_at else None,
+        **(actions.expected_response(case) if case.due_at else {}),
         "by_sms": case.contact_channel == ContactChannel.SMS,
     }
     return render(request, "portal/submitted.html", context)

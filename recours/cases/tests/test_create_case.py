@@ -288,3 +288,22 @@ def test_it_can_run_inside_a_callers_transaction(frozen, platform, customer_a):
 
     # then
     assert Case.objects.filter(pk=case.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("problem", "language", "promise"),
+    [
+        ("payment_failed", "en", "We will answer within 8 hours."),
+        ("suggestion", "en", "We will answer within 3 days."),
+        ("not_received", "en", "We will answer within 5 days."),
+        ("not_received", "fr", "Nous vous répondrons sous 5 jours."),
+    ],
+)
+def test_it_promises_hours_or_from_two_days_on_days(
+    frozen, platform, customer_a, problem, language, promise
+):
+    # when
+    file_case(problem=problem, language=language)
+
+    # then
+    assert promise in OutboxMessage.objects.get().body
