@@ -46,6 +46,8 @@ class PortalForm(forms.Form):
         """Show a domain action's InvalidInput messages next to the fields they name."""
         for name, messages in fields.items():
             name = FIELD_BY_REPORT_NAME.get(name, name)
+            if name in self.errors:
+                continue  # the form already said what is wrong with it
             if name in self.fields:
                 for message in messages:
                     self.add_error(name, message)

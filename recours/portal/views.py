@@ -110,27 +110,12 @@ def submit_report(request: HttpRequest) -> HttpResponse:
     if over_limit(request, "report", settings.REPORT_RATE_LIMIT):
         return too_many_requests(request)
     form = ReportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return render_report(request, form, status=422)
+    form_ok = form.is_valid()
     data = form.cleaned_data
-    checked_files, file_errors = check_files(data["attachments"])
-    report_data = actions.Report(
-        problem=data["problem"],
-        contact_channel=data["contact_channel"],
-        terminal_code=data["terminal"],
-        order_reference=data["order_reference"],
-        payment_started=data["payment_started"],
-        customer_number=data["customer_number"],
-        phone=data["phone"],
-        invoice_reference=data["invoice_reference"],
-        contact_email=data["contact_email"],
-        contact_phone=data["contact_phone"],
-        description=data["description"],
-        language=translation.get_language() or settings.LANGUAGE_CODE,
-        source="portal",
-    )
+    checked_files, file_errors = check_files(data.get("attachments", []))
+    report_data = report_from(data)
     try:
-        if file_errors:
+        if not form_ok or file_errors:
             # Say everything that is wrong at once; nothing is written here.
             actions.clean_report(report_data, None)
         else:
@@ -144,6 +129,24 @@ def submit_report(request: HttpRequest) -> HttpResponse:
     for message in file_errors:
         form.add_error("attachments", message)
     return render_report(request, form, status=422)
+
+
+def report_from(data: dict) -> actions.Report:
+    """The report as typed; fields the form refused are left empty."""
+    text = {
+        name: data.get(name) or ""
+        for name in (
+            "problem", "contact_channel", "terminal", "order_reference",
+            "payment_started", "customer_number", "phone", "invoice_reference",
+            "contact_email", "contact_phone", "description",
+        )
+    }  # fmt: skip
+    text["terminal_code"] = text.pop("terminal")
+    return actions.Report(
+        **text,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        source="portal",
+    )
 
 
 @require_GET

@@ -185,3 +185,16 @@ def test_the_form_needs_the_csrf_token(report_data):
     )
     assert response.status_code == 403
     assert not Case.objects.exists()
+
+
+def test_an_empty_report_says_everything_that_is_missing_at_once(client, kiosk):
+    response = client.post(reverse("portal:report"), {"terminal": ""})
+    page = response.content.decode()
+    assert response.status_code == 422
+    for message in (
+        "Choose what happened.",
+        "Choose SMS or e-mail.",
+        "Give at least one of: customer number, phone number or invoice reference.",
+    ):
+        assert page.count(message) == 2  # in the summary and beside its field
+    assert not Case.objects.exists()
