@@ -133,17 +133,22 @@ def submit_report(request: HttpRequest) -> HttpResponse:
 
 def report_from(data: dict) -> actions.Report:
     """The report as typed; fields the form refused are left empty."""
-    text = {
-        name: data.get(name) or ""
-        for name in (
-            "problem", "contact_channel", "terminal", "order_reference",
-            "payment_started", "customer_number", "phone", "invoice_reference",
-            "contact_email", "contact_phone", "description",
-        )
-    }  # fmt: skip
-    text["terminal_code"] = text.pop("terminal")
+
+    def text(name: str) -> str:
+        return data.get(name) or ""
+
     return actions.Report(
-        **text,
+        problem=text("problem"),
+        contact_channel=text("contact_channel"),
+        terminal_code=text("terminal"),
+        order_reference=text("order_reference"),
+        payment_started=text("payment_started"),
+        customer_number=text("customer_number"),
+        phone=text("phone"),
+        invoice_reference=text("invoice_reference"),
+        contact_email=text("contact_email"),
+        contact_phone=text("contact_phone"),
+        description=text("description"),
         language=translation.get_language() or settings.LANGUAGE_CODE,
         source="portal",
     )
