@@ -94,14 +94,6 @@ ACTOR_LABELS = {
 }
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def too_many_requests(request: HttpRequest) -> HttpResponse:
-    return render(request, "429.html", status=429)
-
-
 def staff_required[**P](
     view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
@@ -142,9 +134,8 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        key = f"login:{client_address(request)}"
-        if ratelimit.hit(key, settings.LOGIN_RATE_LIMIT):
-            return too_many_requests(request)
+        if ratelimit.over_limit(request, "login", settings.LOGIN_RATE_LIMIT):
+            return ratelimit.too_many_requests(request)
         return super().post(request, *args, **kwargs)
 
 

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from recours.core.models import RateCounter
@@ -47,6 +49,21 @@ def hit(key: str, rate: str) -> bool:
                 )
         count = RateCounter.objects.get(key=key, window_start=start).count
     return count > limit
+
+
+def client_address(request: HttpRequest) -> str:
+    # REMOTE_ADDR as the WSGI server saw it: behind a proxy, have the proxy set it.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def over_limit(request: HttpRequest, name: str, rate: str) -> bool:
+    """Count one request of this client address to `name`; True if over `rate`."""
+    return hit(f"{name}:{client_address(request)}", rate)
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """The friendly page a limited visitor sees."""
+    return render(request, "429.html", status=429)
 
 
 def purge_old(now: datetime | None = None) -> int:

@@ -21,9 +21,9 @@ from recours.cases import actions, workflows
 from recours.cases.evidence import check_files
 from recours.cases.models import Case, CaseEvent, ContactChannel
 from recours.commerce.models import Terminal
-from recours.core import ratelimit
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput
+from recours.core.ratelimit import over_limit, too_many_requests
 from recours.core.references import normalize_reference
 from recours.portal.forms import (
     CodeForm,
@@ -38,18 +38,6 @@ SUBMITTED_KEY = "portal.submitted"
 PENDING_KEY = "portal.status_reference"
 VERIFIED_KEY = "portal.verified_cases"
 VERIFIED_MAX = 20
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def over_limit(request: HttpRequest, name: str, rate: str) -> bool:
-    return ratelimit.hit(f"{name}:{client_address(request)}", rate)
-
-
-def too_many_requests(request: HttpRequest) -> HttpResponse:
-    return render(request, "429.html", status=429)
 
 
 # The report form
