@@ -1,14 +1,10 @@
 """Fixtures for API tests: one key per organization and clients that carry them."""
 
-from datetime import UTC, datetime
-
 import pytest
 from django.test import Client
 
 from recours.accounts.actions import create_api_key
 from recours.core.audit import Actor
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def new_secret(organization, name: str = "ERP") -> str:

@@ -1,22 +1,12 @@
 """Fixtures for case tests: staff of the deciding roles and counters of side effects."""
 
-from datetime import UTC, datetime
-
 import pytest
-from django.contrib.auth import get_user_model
 
+from conftest import NOW, make_staff  # noqa: F401 (NOW: for the tests)
 from recours.accounts.models import Membership, Role
 from recours.cases.models import Case, CaseEvent
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def make_staff(username: str, organization, role: str):
-    user = get_user_model().objects.create_user(username=username, password="x" * 20)
-    Membership.objects.create(user=user, organization=organization, role=role)
-    return user
 
 
 @pytest.fixture

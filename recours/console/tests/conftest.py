@@ -1,18 +1,15 @@
 """Fixtures for console tests: cases of two merchants and logged-in clients."""
 
-from datetime import UTC, datetime
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
+from conftest import NOW  # noqa: F401 (for the tests)
 from recours.cases.actions import Report, create_case
 from recours.cases.evidence import check_one
 from recours.cases.tests.factories import file_case, png_bytes
 from recours.core.audit import Actor
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
