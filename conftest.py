@@ -1,16 +1,11 @@
 """Shared fixtures: a platform, two merchants, staff of each role, kiosks."""
 
-from datetime import UTC, datetime
-
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 
-from recours.accounts.models import Customer, Membership, Organization, Role
+from recours.accounts.models import Customer, Organization, Role
 from recours.commerce.models import Terminal
-
-PASSWORD = "correct horse battery staple"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from recours.testing import FAST_PASSWORD_HASHERS, NOW, make_staff
 
 
 @pytest.fixture
@@ -21,6 +16,12 @@ def frozen():
     """
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2 on every staff fixture made the suite several times slower.
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -64,14 +65,6 @@ def merchant_b(db):
     return Organization.objects.create(
         name="Boutique Beta", slug="beta", kind="merchant"
     )
-
-
-def make_staff(username: str, organization: Organization, role: str):
-    user = get_user_model().objects.create_user(
-        username=username, email=f"{username}@example.org", password=PASSWORD
-    )
-    Membership.objects.create(user=user, organization=organization, role=role)
-    return user
 
 
 @pytest.fixture

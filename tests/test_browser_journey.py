@@ -15,7 +15,7 @@ from recours.accounts.models import Membership, Organization, Role
 from recours.cases.models import Case
 from recours.commerce.models import Terminal
 from recours.notifications.outbox import deliver_due
-from recours.notifications.tests.conftest import mailer_settings, start_smtp
+from recours.testing.servers import mailer_settings, start_smtp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

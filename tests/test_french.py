@@ -19,8 +19,8 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from recours.cases.models import Case
-from recours.cases.tests.factories import file_case
 from recours.notifications.models import OutboxMessage
+from recours.testing import file_case
 
 CATALOG_DIR = Path(django_settings.LOCALE_PATHS[0]) / "fr" / "LC_MESSAGES"
 PO_PATH = CATALOG_DIR / "django.po"

@@ -37,6 +37,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("TIME_ZONE", "Mars/Olympus", "is not a known time zone"),
         ("SECRET_KEY", "short", "SECRET_KEY must be at least 32 characters"),
         ("SMS_BACKEND", "pigeon", "SMS_BACKEND must be record or http"),
+        ("TRUSTED_PROXIES", "10.0.0.1,proxy.local", "TRUSTED_PROXIES must list IP"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be plain or json"),
+        ("SMS_HTTP_TIMEOUT_SECONDS", "0", "must be at least 1, not 0"),
         (
             "REPORT_RATE_LIMIT",
             "lots",

@@ -1,18 +1,21 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 
 from recours.accounts.actions import (
     authenticate_api_key,
     check_code,
+    create_admin,
     create_api_key,
     issue_code,
 )
 from recours.accounts.models import ApiKey, VerificationCode, hash_api_key
 from recours.core.audit import Actor
+from recours.core.errors import Conflict
 from recours.core.models import AuditEvent
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from recours.testing import NOW
 
 
 def test_it_creates_a_key_and_stores_only_its_hash(merchant_a):
@@ -105,3 +108,33 @@ def test_it_refuses_an_expired_code(db, settings):
 
         # then
         assert check_code("case:RC-1", code) is False
+
+
+def test_it_creates_an_admin_and_the_platform_with_their_audit_events(db):
+    # when
+    membership, created = create_admin(
+        Actor.system("test"), " root ", "Root@Example.org", "a long enough passphrase"
+    )
+
+    # then
+    assert created is True
+    assert membership.user.username == "root"
+    assert membership.organization.is_platform
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert actions == {"organization.created", "membership.created"}
+
+
+def test_it_creates_no_admin_when_the_platform_slug_is_taken(merchant_a):
+    # given: a merchant holds the slug the platform would take
+    merchant_a.slug = "platform"
+    merchant_a.save()
+
+    # when
+    with pytest.raises(Conflict, match="--org-slug"):
+        create_admin(
+            Actor.system("test"), "root", "root@example.org", "a long passphrase"
+        )
+
+    # then
+    assert not get_user_model().objects.filter(username="root").exists()
+    assert not AuditEvent.objects.exists()

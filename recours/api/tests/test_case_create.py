@@ -5,11 +5,11 @@ from django.utils import timezone
 
 from recours.accounts.actions import create_api_key
 from recours.accounts.models import ApiKey
-from recours.api.tests.conftest import client_with, report
 from recours.cases.models import Case
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent, IdempotencyRecord
 from recours.notifications.models import OutboxMessage
+from recours.testing import client_with, report
 
 PROBLEM_JSON = "application/problem+json"
 

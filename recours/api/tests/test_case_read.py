@@ -3,12 +3,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from conftest import make_staff
 from recours.accounts.models import Membership, Role
 from recours.cases import actions
 from recours.cases.actions import Report
-from recours.cases.tests.factories import file_case
 from recours.core.audit import Actor
+from recours.testing import file_case, make_staff
 
 PROBLEM_JSON = "application/problem+json"
 

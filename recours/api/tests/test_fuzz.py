@@ -10,8 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import ignored_auth, positive_data_acceptance
 
-from recours.api.tests.conftest import new_secret
-from recours.cases.tests.factories import file_case
+from recours.testing import file_case, new_secret
 from recours.wsgi import application
 
 EXAMPLES_PER_OPERATION = 50

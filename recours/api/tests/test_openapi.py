@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from recours.api.tests.conftest import report
-from recours.cases.tests.factories import file_case
+from recours.testing import file_case, report
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -1,12 +1,9 @@
-"""Fixtures for case tests: staff of the deciding roles and counters of side effects."""
+"""Fixtures for case tests: staff of the deciding roles."""
 
 import pytest
 
-from conftest import NOW, make_staff  # noqa: F401 (NOW: for the tests)
-from recours.accounts.models import Membership, Role
-from recours.cases.models import Case, CaseEvent
-from recours.core.models import AuditEvent
-from recours.notifications.models import OutboxMessage
+from recours.accounts.models import Role
+from recours.testing import make_staff
 
 
 @pytest.fixture
@@ -17,20 +14,3 @@ def admin(platform):
 @pytest.fixture
 def mediator(platform):
     return make_staff("mediator", platform, Role.MEDIATOR)
-
-
-def membership(user) -> Membership:
-    return Membership.objects.select_related("organization", "user").get(user=user)
-
-
-def snapshot(case: Case) -> dict:
-    """Everything an action could change, to assert a refused action changed nothing."""
-    case.refresh_from_db()
-    return {
-        "row": {
-            f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields
-        },
-        "events": CaseEvent.objects.filter(case=case).count(),
-        "audit": AuditEvent.objects.count(),
-        "outbox": OutboxMessage.objects.count(),
-    }

@@ -8,10 +8,9 @@ from recours.cases import workflows
 from recours.cases.access import staff_actor
 from recours.cases.actions import add_note, assign, customer_message, reply
 from recours.cases.models import Case, CaseEvent
-from recours.cases.tests.conftest import NOW, membership, snapshot
-from recours.cases.tests.factories import file_case
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.notifications.models import OutboxMessage
+from recours.testing import NOW, file_case, membership, snapshot
 
 
 def put_in_state(case: Case, state: str) -> None:

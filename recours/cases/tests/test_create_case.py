@@ -8,13 +8,12 @@ from recours.cases import actions
 from recours.cases.actions import Report, create_case, expected_response_hours
 from recours.cases.evidence import check_files
 from recours.cases.models import Attachment, Case, CaseEvent
-from recours.cases.tests.conftest import NOW
-from recours.cases.tests.factories import file_case, png_bytes
 from recours.commerce.models import Order
 from recours.core.audit import Actor
 from recours.core.errors import InvalidInput
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
+from recours.testing import NOW, file_case, png_bytes
 
 
 def nothing_written() -> bool:

@@ -6,10 +6,9 @@ from recours.cases import workflows
 from recours.cases.access import staff_actor
 from recours.cases.actions import change_status, expire_due
 from recours.cases.models import Case, CaseEvent
-from recours.cases.tests.conftest import NOW, membership
-from recours.cases.tests.factories import file_case
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
+from recours.testing import NOW, file_case, membership
 
 
 def told(case: Case) -> list[str]:

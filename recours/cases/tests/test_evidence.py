@@ -1,8 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from recours.cases.evidence import MAX_FILE_BYTES, check_files
-from recours.cases.tests.factories import image_bytes
+from recours.cases.evidence import EXTENSIONS, MAX_FILE_BYTES, check_files
+from recours.testing import bomb_png_bytes, image_bytes
 
 PDF = (
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -146,3 +146,43 @@ def test_it_keeps_the_good_files_and_names_the_bad_ones():
     assert [c.original_name for c in checked] == ["good.pdf"]
     assert len(errors) == 1
     assert "bad.png" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(30000, 30000), (9000, 9000)],
+    ids=["pillow-bomb-error", "over-our-own-cap"],
+)
+def test_it_refuses_a_decompression_bomb_by_its_pixel_count(width, height):
+    # given: a real PNG of a few hundred KB claiming width x height pixels
+    content = bomb_png_bytes(width, height)
+    assert len(content) < MAX_FILE_BYTES
+
+    # when
+    checked, errors = check_files([upload("bomb.png", content)])
+
+    # then
+    assert checked == []
+    assert errors == ["bomb.png has too many pixels: at most 60 million."]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "stored_as"),
+    [
+        ("invoice.html", PDF, "invoice.pdf"),
+        ("photo.png", image_bytes("JPEG"), "photo.jpg"),
+        ("photo.JPEG", image_bytes("JPEG"), "photo.JPEG"),
+        ("scan", PDF, "scan.pdf"),
+        ("..\\..\\evil.exe", PDF, "evil.pdf"),
+    ],
+)
+def test_it_names_a_file_by_its_checked_type(name, content, stored_as):
+    # when
+    checked, errors = check_files([upload(name, content)])
+
+    # then
+    assert errors == []
+    assert checked[0].original_name == stored_as
+    stored = checked[0].as_django_file().name
+    assert stored.endswith("." + EXTENSIONS[checked[0].content_type])
+    assert name.rsplit(".", 1)[0] not in stored  # a random name, not the client's

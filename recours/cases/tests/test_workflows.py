@@ -9,11 +9,10 @@ from recours.cases import workflows
 from recours.cases.access import staff_actor
 from recours.cases.actions import change_status
 from recours.cases.models import Case, CaseEvent, Kind
-from recours.cases.tests.conftest import NOW, membership, snapshot
-from recours.cases.tests.factories import file_case
 from recours.core.errors import PermissionDenied
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
+from recours.testing import NOW, file_case, membership, snapshot
 
 WORKFLOWS = sorted(set(workflows.BY_KIND.values()), key=lambda workflow: workflow.name)
 # One kind per workflow, with the problem that opens it.

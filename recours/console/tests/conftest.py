@@ -1,15 +1,9 @@
 """Fixtures for console tests: cases of two merchants and logged-in clients."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import translation
 
-from conftest import NOW  # noqa: F401 (for the tests)
-from recours.cases.actions import Report, create_case
-from recours.cases.evidence import check_one
-from recours.cases.tests.factories import file_case, png_bytes
-from recours.core.audit import Actor
+from recours.testing import client_for, file_case
 
 
 @pytest.fixture(autouse=True)
@@ -18,12 +12,6 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -56,19 +44,4 @@ def case_b(frozen, platform, kiosk_b):
         contact_channel="sms",
         contact_phone="06 11 22 33 44",
         contact_email="",
-    )
-
-
-def file_case_with_photo(**fields):
-    upload = SimpleUploadedFile("ecran.png", png_bytes(), content_type="image/png")
-    defaults = {
-        "problem": "payment_failed",
-        "contact_channel": "email",
-        "contact_email": "client@example.org",
-        "customer_number": "C-10001",
-        "payment_started": "yes",
-        "description": "Photo de l'écran jointe.",
-    }
-    return create_case(
-        Actor(label="customer"), Report(**{**defaults, **fields}), [check_one(upload)]
     )

@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from recours.cases.models import Attachment
-from recours.cases.tests.factories import png_bytes
-from recours.console.tests.conftest import file_case_with_photo
+from recours.testing import file_case_with_photo, png_bytes
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_it_shows_the_case_details(agent_client, case_a, customer_a):
 
 def test_it_flags_an_unmatched_case(agent_client, frozen, platform):
     # given
-    from recours.cases.tests.factories import file_case
+    from recours.testing import file_case
 
     case = file_case(customer_number="NOPE-1", phone="0699999999")
 
@@ -68,7 +68,7 @@ def test_it_flags_an_unmatched_case(agent_client, frozen, platform):
     # then
     assert "Unmatched" in html
     assert "NOPE-1" in html
-    assert "+33699999999" in html
+    assert "06 99 99 99 99" in html  # national format
 
 
 def test_it_hides_another_organizations_case_with_a_404(alpha_client, case_b):

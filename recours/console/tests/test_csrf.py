@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
 from recours.notifications.models import OutboxMessage
+from recours.testing import PASSWORD
 
 
 @pytest.fixture

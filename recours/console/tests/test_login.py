@@ -2,9 +2,10 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
+from recours.testing import PASSWORD
 
 
 def login(client, username, password=PASSWORD, **extra):
@@ -61,10 +62,28 @@ def test_it_refuses_an_account_without_an_organization(client, db):
     # when
     response = login(client, "nobody")
 
-    # then
+    # then: the words of a wrong password, so the page does not tell it was right
     assert response.status_code == 200
-    assert "no access to the console" in response.content.decode()
+    assert response.context["form"].errors == wrong_password_errors()
+    assert "no access" not in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def wrong_password_errors() -> dict:
+    response = login(Client(), "nobody", password="not the password")
+    return response.context["form"].errors
+
+
+def test_a_staff_session_lasts_a_working_day(client, agent, settings):
+    # given
+    settings.STAFF_SESSION_HOURS = 9
+
+    # when
+    login(client, "agent")
+
+    # then
+    assert client.session.get_expiry_age() == 9 * 3600
+    assert not client.session.get_expire_at_browser_close()
 
 
 def test_it_answers_403_to_a_logged_in_user_without_an_organization(client, db):

@@ -9,9 +9,8 @@ from recours.accounts.models import Membership
 from recours.cases.access import staff_actor
 from recours.cases.actions import assign, change_status
 from recours.cases.models import Case
-from recours.cases.tests.factories import file_case
-from recours.console.tests.conftest import NOW
 from recours.console.views import QUEUE_PAGE_SIZE
+from recours.testing import NOW, file_case
 
 
 def queue(client, **params):

@@ -43,7 +43,7 @@ def test_it_shows_platform_staff_the_sms_newest_first(agent_client, frozen):
         "Nous avons bien reçu votre signalement.",
     ]
     assert "482913" in response.content.decode()
-    assert "+33611223344" in response.content.decode()
+    assert "06 11 22 33 44" in response.content.decode()  # national format
 
 
 @pytest.mark.parametrize("client_name", ["alpha_client", "beta_client"])

@@ -1,12 +1,9 @@
-from datetime import UTC, datetime
-
 import pytest
 from django.db import transaction
 
 from recours.core.audit import Actor, record
 from recours.core.models import AuditEvent, RateCounter
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from recours.testing import NOW
 
 
 def test_it_refuses_to_record_outside_a_transaction(transactional_db):

@@ -1,12 +1,9 @@
-from datetime import UTC, datetime
-
 import pytest
 
 from recours.core.errors import Conflict
 from recours.core.idempotency import run_once
 from recours.core.models import IdempotencyRecord, RateCounter
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from recours.testing import NOW
 
 
 class Action:

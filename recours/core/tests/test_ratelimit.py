@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recours.core import ratelimit
 from recours.core.models import RateCounter
@@ -67,3 +69,18 @@ def test_it_parses_rates():
     assert ratelimit.parse_rate("10/h") == (10, 3600)
     assert ratelimit.parse_rate("20/m") == (20, 60)
     assert ratelimit.parse_rate("1/d") == (1, 86400)
+
+
+@time_machine.travel(START, tick=False)
+def test_it_counts_a_request_in_one_statement(db):
+    # given: the window's counter exists, as for every request of a busy key
+    ratelimit.hit("api-key:1", "100/m")
+
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        over = ratelimit.hit("api-key:1", "100/m")
+
+    # then: one upsert, no transaction holding the hot row across round trips
+    assert over is False
+    assert len(captured.captured_queries) == 1
+    assert RateCounter.objects.get(key="api-key:1").count == 2

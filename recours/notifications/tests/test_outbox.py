@@ -1,4 +1,6 @@
-from datetime import UTC, datetime, timedelta
+import logging
+import time
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -6,9 +8,8 @@ from django.db import transaction
 
 from recours.notifications import outbox
 from recours.notifications.models import OutboxMessage, SmsMessage
-from recours.notifications.tests.conftest import queue
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from recours.testing import NOW
+from recours.testing.servers import queue
 
 
 def reload(message: OutboxMessage) -> OutboxMessage:
@@ -252,7 +253,7 @@ def test_it_recovers_when_the_mail_server_comes_back(db, smtp_down, smtp_server_
 
 @pytest.fixture
 def smtp_server_later(settings):
-    from recours.notifications.tests.conftest import mailer_settings, start_smtp
+    from recours.testing.servers import mailer_settings, start_smtp
 
     controllers = []
 
@@ -364,3 +365,71 @@ def test_it_claims_in_small_batches_in_due_order(db):
     assert [m.dedupe_key for m in first] == [f"case:RC-{n}:ack" for n in range(10)]
     assert [m.dedupe_key for m in second] == ["case:RC-10:ack", "case:RC-11:ack"]
     assert len({m.lease_token for m in first}) == 1
+
+
+def test_it_logs_each_delivery_naming_the_case(db, smtp_server, caplog):
+    # given
+    caplog.set_level(logging.INFO, logger="recours.outbox")
+    message = queue("case:RC-7KQ4-M9XP:ack")
+
+    # when
+    outbox.deliver_due()
+
+    # then
+    [line] = [r for r in caplog.records if r.name == "recours.outbox"]
+    assert line.levelno == logging.INFO
+    assert "sent" in line.getMessage()
+    assert "RC-7KQ4-M9XP" in line.getMessage()
+    assert (line.case, line.channel, line.message_id, line.attempt) == (
+        "RC-7KQ4-M9XP",
+        "email",
+        message.pk,
+        1,
+    )
+
+
+def test_it_logs_an_error_naming_the_case_when_a_message_fails_for_good(
+    db, smtp_down, settings, caplog
+):
+    # given: one attempt left
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    with time_machine.travel(NOW, tick=False) as traveller:
+        message = queue("case:RC-7KQ4-M9XP:ack")
+        outbox.deliver_due()
+        errors_before = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        traveller.shift(timedelta(seconds=10))
+
+        # when
+        outbox.deliver_due()
+
+    # then: the retry was a warning, the last failure one error naming the case
+    assert errors_before == []
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.name == "recours.outbox"
+    assert "RC-7KQ4-M9XP" in error.getMessage()
+    assert "2 attempts" in error.getMessage()
+    assert (error.case, error.message_id, error.attempt) == (
+        "RC-7KQ4-M9XP",
+        message.pk,
+        2,
+    )
+    assert reload(message).status == OutboxMessage.Status.FAILED
+
+
+def test_it_times_out_a_hung_sms_gateway_and_backs_off(db, sms_gateway, settings):
+    # given: a gateway that answers after the client's timeout
+    settings.SMS_HTTP_TIMEOUT_SECONDS = 1
+    sms_gateway.delay_seconds = 3
+    message = queue("case:RC-1:ack", channel="sms", recipient="+33612345678")
+
+    # when
+    started = time.monotonic()
+    outbox.deliver_due()
+    elapsed_seconds = time.monotonic() - started
+
+    # then
+    assert elapsed_seconds < 2.5
+    message = reload(message)
+    assert message.status == OutboxMessage.Status.PENDING
+    assert message.attempts == 1
+    assert "timed out" in message.last_error

@@ -1,7 +1,7 @@
 from django.core.management import call_command
 
 from recours.notifications.models import OutboxMessage
-from recours.notifications.tests.conftest import queue
+from recours.testing.servers import queue
 
 
 def test_it_runs_one_pass_from_the_command_line(transactional_db, capsys):

@@ -5,83 +5,20 @@ A real SMTP server that answers slowly, a real worker process, SIGKILL in the
 middle of a batch, a second worker, and at the end a clean SIGTERM stop.
 """
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from recours.notifications.models import OutboxMessage
 from recours.notifications.outbox import message_id
-from recours.notifications.tests.conftest import SMTP_BACKEND, queue, start_smtp
+from recours.testing.servers import queue, start_smtp
+from recours.testing.workers import start_worker, wait_for, worker_env
 
 MESSAGE_COUNT = 20
 SMTP_DELAY_SECONDS = 0.3
 LEASE_SECONDS = 2
-
-
-def database_url() -> str:
-    """The URL of the test database this process is using right now."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{database['NAME']}"
-    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    host = database.get("HOST") or "localhost"
-    port = database.get("PORT") or 5432
-    return f"postgres://{database['USER']}{password}@{host}:{port}/{database['NAME']}"
-
-
-def worker_env(smtp_port: int, var_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in list(env):
-        if name.endswith("_FILE"):
-            del env[name]  # Only the values below, never a secret read from elsewhere.
-    env.update(
-        DJANGO_SETTINGS_MODULE="recours.settings",
-        DATABASE_URL=database_url(),
-        RECOURS_VAR_DIR=str(var_dir),
-        SECRET_KEY="kill-test-" + "x" * 40,
-        EMAIL_BACKEND=SMTP_BACKEND,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp_port),
-        SMTP_TIMEOUT_SECONDS="5",
-        SMS_BACKEND="record",
-        OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS),
-        LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "recours.cli", "worker", "--idle-seconds", "0.1"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_for(
-    condition: Callable[[], bool], timeout_seconds: float, what: str, log_path: Path
-) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail(
-        f"timed out after {timeout_seconds} s waiting for {what}\n"
-        f"worker log:\n{log_path.read_text()[-4000:]}"
-    )
 
 
 def sent_count() -> int:
@@ -98,7 +35,9 @@ def test_it_loses_no_message_when_the_worker_is_killed(transactional_db, tmp_pat
         keys = [f"case:RC-KILL-{number:04d}:ack" for number in range(MESSAGE_COUNT)]
         for key in keys:
             queue(key, recipient=f"{key.split(':')[1].lower()}@example.org")
-        env = worker_env(server.port, tmp_path / "var")
+        env = worker_env(
+            server.port, tmp_path / "var", OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS)
+        )
 
         # when: the worker is killed in the middle of its first batch
         workers.append(start_worker(env, log_path))

@@ -8,8 +8,8 @@ from django.urls import reverse
 from recours.cases import actions
 from recours.cases.access import staff_actor
 from recours.cases.models import CaseEvent
-from recours.cases.tests.factories import file_case
 from recours.notifications.models import OutboxMessage
+from recours.testing import file_case
 
 pytestmark = pytest.mark.django_db
 
