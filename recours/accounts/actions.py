@@ -1,14 +1,27 @@
 import hmac
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from recours.accounts.models import ApiKey, Organization, VerificationCode, hash_api_key
+from recours.accounts.models import (
+    ApiKey,
+    Membership,
+    Organization,
+    Role,
+    VerificationCode,
+    hash_api_key,
+)
 from recours.core.audit import Actor, record
-from recours.core.errors import NotFound
+from recours.core.errors import Conflict, InvalidInput, NotFound
 
 MAX_CODE_ATTEMPTS = 5
 
@@ -56,40 +69,161 @@ def authenticate_api_key(secret: str) -> ApiKey | None:
     return key
 
 
-def issue_code(subject: str, channel: str, *, digits: int = 6) -> str:
-    """Create a one-time code (SMS) or a long token (magic link); return it."""
-    if channel == "link":
-        code = secrets.token_urlsafe(24)
-    else:
-        code = "".join(secrets.choice("0123456789") for _ in range(digits))
-    now = timezone.now()
-    VerificationCode.objects.create(
-        subject=subject,
-        code_hash=hash_api_key(code),
-        channel=channel,
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.VERIFICATION_CODE_TTL_SECONDS),
-    )
-    return code
+# A code the customer types; a link carries a long token instead.
+TYPED_CHANNELS = ("sms", "email")
+LINK_CHANNEL = "link"
 
 
-def check_code(subject: str, code: str) -> bool:
-    """True once for a live, matching code. Wrong guesses count against every live code."""
+def new_secret(channel: str, digits: int) -> str:
+    if channel == LINK_CHANNEL:
+        return secrets.token_urlsafe(24)
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
+
+
+def issue_codes(
+    subject: str, channels: Sequence[str], *, digits: int = 6
+) -> dict[str, str]:
+    """End the subject's live codes and links, then create one per channel.
+
+    The new ones are the subject's only live proof; using one ends the others
+    (see check_code). Returns each channel's secret, which only the message
+    carries. The caller serializes requests for one subject (a row lock).
+    """
     now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.VERIFICATION_CODE_TTL_SECONDS)
+    issued = {}
     with transaction.atomic():
-        live = list(
+        end_live_codes(subject, now)
+        for channel in channels:
+            issued[channel] = new_secret(channel, digits)
+            VerificationCode.objects.create(
+                subject=subject,
+                code_hash=hash_api_key(issued[channel]),
+                channel=channel,
+                created_at=now,
+                expires_at=expires_at,
+            )
+    return issued
+
+
+def issue_code(subject: str, channel: str, *, digits: int = 6) -> str:
+    """One code (SMS) or link token, replacing the subject's live ones."""
+    return issue_codes(subject, [channel], digits=digits)[channel]
+
+
+def end_live_codes(subject: str, now: datetime) -> int:
+    return VerificationCode.objects.filter(
+        subject=subject, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+
+
+def check_code(subject: str, secret: str, *, link: bool = False) -> bool:
+    """True once for the subject's live code (or link token) when it matches.
+
+    Only the newest live one of its sort is compared, so a guess is tried
+    against one code, and wrong guesses count against it. A match ends every
+    live code and link of the subject: each opens the case once, and using one
+    ends the other.
+    """
+    now = timezone.now()
+    channels = [LINK_CHANNEL] if link else list(TYPED_CHANNELS)
+    with transaction.atomic():
+        live = (
             VerificationCode.objects.select_for_update()
-            .filter(subject=subject, used_at__isnull=True, expires_at__gt=now)
-            .filter(attempts__lt=MAX_CODE_ATTEMPTS)
-            .order_by("-created_at")
+            .filter(subject=subject, channel__in=channels)
+            .filter(used_at__isnull=True, expires_at__gt=now)
+            .order_by("-created_at", "-pk")
+            .first()
         )
-        wanted = hash_api_key(code.strip())
-        for candidate in live:
-            if hmac.compare_digest(candidate.code_hash, wanted):
-                candidate.used_at = now
-                candidate.save(update_fields=["used_at"])
-                return True
-        for candidate in live:
-            candidate.attempts += 1
-            candidate.save(update_fields=["attempts"])
-    return False
+        if live is None or live.attempts >= MAX_CODE_ATTEMPTS:
+            return False
+        if not hmac.compare_digest(live.code_hash, hash_api_key(secret.strip())):
+            live.attempts += 1
+            live.save(update_fields=["attempts"])
+            return False
+        end_live_codes(subject, now)
+        live.used_at = now
+        live.save(update_fields=["used_at"])
+    return True
+
+
+# Staff
+
+
+def check_new_admin(username: str, email: str) -> tuple[str, str]:
+    """Normalize a new administrator's name and address; refuse bad ones."""
+    username, email = username.strip(), email.strip().lower()
+    if not username:
+        raise InvalidInput("The username must not be empty.")
+    if get_user_model().objects.filter(username=username).exists():
+        raise InvalidInput(f"The user {username!r} already exists.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput(f"{email!r} is not an e-mail address.") from None
+    return username, email
+
+
+def create_admin(
+    actor: Actor,
+    username: str,
+    email: str,
+    password: str,
+    *,
+    org_slug: str = "platform",
+    org_name: str = "Recours",
+) -> tuple[Membership, bool]:
+    """Create a platform administrator (staff, superuser, role admin).
+
+    Creates the platform organization first if there is none yet. Returns the
+    membership and whether the platform was created.
+    """
+    username, email = check_new_admin(username, email)
+    User = get_user_model()
+    user = User(username=username, email=email, is_staff=True, is_superuser=True)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput("Password refused: " + " ".join(error.messages)) from None
+    user.set_password(password)
+    with transaction.atomic():
+        platform, created = platform_organization(actor, org_slug, org_name)
+        user.save()
+        membership = add_membership(actor, user, platform, Role.ADMIN)
+    return membership, created
+
+
+def platform_organization(
+    actor: Actor, slug: str, name: str
+) -> tuple[Organization, bool]:
+    """The deployment's one platform organization, created if missing."""
+    existing = Organization.objects.filter(kind=Organization.Kind.PLATFORM).first()
+    if existing is not None:
+        return existing, False
+    if Organization.objects.filter(slug=slug).exists():
+        raise Conflict(
+            f"An organization with the slug {slug!r} exists and is not the "
+            "platform; choose another --org-slug."
+        )
+    platform = Organization.objects.create(
+        name=name, slug=slug, kind=Organization.Kind.PLATFORM
+    )
+    record(actor, "organization.created", platform, organization_id=platform.pk,
+           data={"kind": platform.kind})  # fmt: skip
+    return platform, True
+
+
+def add_membership(
+    actor: Actor, user: User, organization: Organization, role: str
+) -> Membership:
+    """Make a user staff of an organization; the role must fit its kind."""
+    membership = Membership(user=user, organization=organization, role=role)
+    try:
+        membership.full_clean()
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages)) from None
+    with transaction.atomic():
+        membership.save()
+        record(actor, "membership.created", membership,
+               organization_id=organization.pk, data={"role": role})  # fmt: skip
+    return membership

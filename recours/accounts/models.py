@@ -1,6 +1,7 @@
 import hashlib
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,17 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is None:
+            return
+        stored = Organization.objects.filter(pk=self.pk).values("kind").first()
+        if stored and stored["kind"] != self.kind and self.memberships.exists():
+            raise ValidationError(
+                {"kind": _("The kind of an organization with staff cannot change.")},
+                code="kind_with_members",
+            )
+
     @property
     def is_platform(self) -> bool:
         return self.kind == self.Kind.PLATFORM
@@ -47,8 +59,21 @@ PLATFORM_ROLES = {Role.AGENT, Role.TECHNICIAN, Role.MEDIATOR, Role.FINANCE, Role
 MERCHANT_ROLES = {Role.MERCHANT_AGENT, Role.MERCHANT_ADMIN}
 
 
+def kind_for_role(role: str) -> str:
+    """The organization kind a role belongs to (the database triggers of
+    migration 0002 repeat this rule)."""
+    if role in PLATFORM_ROLES:
+        return Organization.Kind.PLATFORM
+    return Organization.Kind.MERCHANT
+
+
 class Membership(models.Model):
-    """A staff user's organization and role; one per user."""
+    """A staff user's organization and role; one per user.
+
+    The role must fit the organization's kind: platform roles in the platform,
+    merchant roles in a merchant. `clean()` says so to people; triggers in the
+    database (migration 0002) refuse any write that bypasses it.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
@@ -61,9 +86,26 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.role} at {self.organization})"
 
+    def clean(self) -> None:
+        super().clean()
+        if not self.role or self.organization_id is None:
+            return
+        if kind_for_role(self.role) != self.organization.kind:
+            raise ValidationError(
+                {
+                    "role": _(
+                        "This role does not fit the organization: platform roles "
+                        "belong to the platform, merchant roles to a merchant."
+                    )
+                },
+                code="role_for_another_kind",
+            )
+
     @property
     def is_platform(self) -> bool:
-        return self.role in PLATFORM_ROLES
+        # Decided by the organization, as for API keys; the role agrees with
+        # it (clean() and the database see to that).
+        return self.organization.is_platform
 
 
 class Customer(models.Model):

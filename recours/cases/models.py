@@ -144,8 +144,22 @@ class Case(models.Model):
         )
 
 
+class Audience(models.TextChoices):
+    """Who may read a timeline line. Platform staff read every line.
+
+    cases.queries decides from this which lines each reader gets; a new
+    audience (e.g. the customer and the platform, not the merchant) is one
+    more value there.
+    """
+
+    EVERYONE = "everyone", _("Customer, merchant and platform")
+    STAFF = "staff", _("Merchant and platform staff")
+    PLATFORM = "platform", _("Platform staff only")
+
+
 class CaseEvent(models.Model):
-    """One line of a case's timeline. Public lines are shown to the customer."""
+    """One line of a case's timeline. Public lines are shown to the customer;
+    `audience` says who else reads it (`is_public` is its customer part)."""
 
     class Type(models.TextChoices):
         CREATED = "created", _("Report received")
@@ -165,10 +179,20 @@ class CaseEvent(models.Model):
     actor_label = models.CharField(max_length=120)
     body = models.TextField(blank=True)
     is_public = models.BooleanField(default=False)
+    audience = models.CharField(
+        max_length=20, choices=Audience.choices, default=Audience.STAFF
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_public=True, audience="everyone")
+                | Q(is_public=False) & ~Q(audience="everyone"),
+                name="case_event_public_is_for_everyone",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} {self.type}"

@@ -3,15 +3,11 @@
 import getpass
 import sys
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.core.validators import validate_email
-from django.db import transaction
 
-from recours.accounts.models import Membership, Organization, Role
-from recours.core.audit import Actor, record
+from recours.accounts.actions import check_new_admin, create_admin
+from recours.core.audit import Actor
+from recours.core.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -52,43 +48,28 @@ class Command(BaseCommand):
         org_name: str,
         **options,
     ) -> None:
-        username, email = username.strip(), email.strip().lower()
-        User = get_user_model()
-        if not username:
-            raise CommandError("--username must not be empty.")
-        if User.objects.filter(username=username).exists():
-            raise CommandError(f"The user {username!r} already exists.")
         try:
-            validate_email(email)
-        except ValidationError:
-            raise CommandError(f"{email!r} is not an e-mail address.") from None
-        user = User(username=username, email=email, is_staff=True, is_superuser=True)
-        password = password if password is not None else self.ask_password()
-        try:
-            validate_password(password, user)
-        except ValidationError as error:
-            raise CommandError(
-                "Password refused: " + " ".join(error.messages)
-            ) from None
-        user.set_password(password)
-        with transaction.atomic():
-            platform, created = self.platform(org_slug, org_name)
-            user.save()
-            membership = Membership.objects.create(
-                user=user, organization=platform, role=Role.ADMIN
-            )
-            record(
+            # Refuse a taken name or a bad address before asking for a password.
+            check_new_admin(username, email)
+            if password is None:
+                password = self.ask_password()
+            membership, created = create_admin(
                 Actor.system("createadmin"),
-                "membership.created",
-                membership,
-                organization_id=platform.pk,
-                data={"role": Role.ADMIN},
+                username,
+                email,
+                password,
+                org_slug=org_slug,
+                org_name=org_name,
             )
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        platform = membership.organization
         if created:
             self.stdout.write(f"Created the platform organization {platform.name!r}.")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the administrator {username!r} of {platform.name}."
+                f"Created the administrator {membership.user.get_username()!r} "
+                f"of {platform.name}."
             )
         )
 
@@ -104,18 +85,3 @@ class Command(BaseCommand):
         if not first:
             raise CommandError("The password must not be empty.")
         return first
-
-    def platform(self, slug: str, name: str) -> tuple[Organization, bool]:
-        """The deployment's one platform organization, created if missing."""
-        existing = Organization.objects.filter(kind=Organization.Kind.PLATFORM).first()
-        if existing is not None:
-            return existing, False
-        if Organization.objects.filter(slug=slug).exists():
-            raise CommandError(
-                f"An organization with the slug {slug!r} exists and is not the "
-                "platform; choose another --org-slug."
-            )
-        platform = Organization.objects.create(
-            name=name, slug=slug, kind=Organization.Kind.PLATFORM
-        )
-        return platform, True
