@@ -10,15 +10,30 @@ from ninja import NinjaAPI
 
 from recours.api import cases
 from recours.api.auth import BearerKey, HeaderKey
-from recours.api.problems import HANDLED, PROBLEM_MEDIA_TYPE, problem_response
+from recours.api.problems import (
+    HANDLED,
+    PROBLEM_MEDIA_TYPE,
+    problem_response,
+    server_error,
+)
+
+SERVER_ERROR_RESPONSE = {
+    "description": "Internal Server Error",
+    "content": {
+        PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    },
+}
 
 
 class RecoursAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
-        """Ninja documents every response as JSON; errors are problem+json."""
+        """Ninja documents every response as JSON; errors are problem+json.
+
+        Any route can fail unexpectedly: each says so, with a 500 problem."""
         schema = super().get_openapi_schema(**kwargs)
         for path in schema["paths"].values():
             for operation in path.values():
+                operation.setdefault("responses", {})["500"] = SERVER_ERROR_RESPONSE
                 for code, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if int(code) >= 400 and "application/json" in content:
@@ -37,4 +52,6 @@ api = RecoursAPI(
 )
 for error_class in HANDLED:
     api.add_exception_handler(error_class, problem_response)
+# Ninja picks the handler of the nearest class: this one catches the rest.
+api.add_exception_handler(Exception, server_error)
 api.add_router("/", cases.router)

@@ -34,6 +34,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=255,
         pattern=NO_NUL_PATTERN,
         description="Repeat a POST with the same key to get the first answer back.",
@@ -51,6 +52,7 @@ Reference = Annotated[str, Path(max_length=40, pattern=NO_NUL_PATTERN)]
         400: ProblemDetails,
         401: ProblemDetails,
         409: ProblemDetails,
+        413: ProblemDetails,
         422: ProblemDetails,
         429: ProblemDetails,
     },

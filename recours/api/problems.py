@@ -7,17 +7,20 @@ machine-readable reason, and invalid input lists its fields under `errors`.
 """
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.responses import NinjaJSONEncoder
 
 from recours.core.errors import DomainError, InvalidInput
 
+log = logging.getLogger("recours.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-HANDLED = (DomainError, ValidationError, HttpError, Http404)
+HANDLED = (DomainError, ValidationError, HttpError, Http404, RequestDataTooBig)
 # Where ninja says a value was read from; not part of the field's name.
 SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
@@ -58,8 +61,24 @@ def describe(exc: Exception) -> dict[str, Any]:
         return problem(429, "Too many requests for this API key.", "rate_limited")
     if isinstance(exc, HttpError):
         return problem(exc.status_code, exc.message, code_for(exc.status_code))
+    if isinstance(exc, RequestDataTooBig):
+        detail = "The request body is larger than this API accepts."
+        return problem(413, detail, "content_too_large")
     assert isinstance(exc, Http404)
     return problem(404, "Not found.", "not_found")
+
+
+def server_error(
+    request: HttpRequest, exc: Exception | type[Exception]
+) -> HttpResponse:
+    """Anything unexpected: logged with its traceback, answered without its text,
+    which may hold data or internals the client must not see."""
+    assert isinstance(exc, Exception)
+    log.exception(
+        "unexpected error on %s %s", request.method, request.path, exc_info=exc
+    )
+    body = problem(500, "Something went wrong on our side.", "internal_error")
+    return HttpResponse(json.dumps(body), status=500, content_type=PROBLEM_MEDIA_TYPE)
 
 
 def problem(status: int, detail: str, code: str, *, errors: list | None = None) -> dict:

@@ -62,15 +62,31 @@ Moment = Annotated[
 ]
 
 
+# Each is accepted by any deployment and any key (a test posts them all): they
+# name no kiosk, which would have to exist and belong to the key's organization,
+# and identifiers that match nothing are kept, not refused.
 REPORT_EXAMPLE: JsonDict = {
     "problem": "payment_failed",
     "contact_channel": "email",
     "contact_email": "camille@example.org",
-    "terminal_code": "ALPHA-GARE-01",
     "payment_started": "yes",
     "customer_number": "C-10001",
     "description": "La borne a refusé ma carte mais mon compte est débité.",
     "language": "fr",
+}
+SMS_REPORT_EXAMPLE: JsonDict = {
+    "problem": "charged_twice",
+    "contact_channel": "sms",
+    "phone": "06 12 34 56 78",
+    "invoice_reference": "F-2026-000123",
+    "language": "en",
+}
+QUESTION_EXAMPLE: JsonDict = {
+    "problem": "question",
+    "contact_channel": "email",
+    "contact_email": "camille@example.org",
+    "description": "Can I pay by phone at your kiosks?",
+    "language": "en",
 }
 
 
@@ -78,11 +94,16 @@ class ReportIn(Schema):
     """A report to open a case with; the same fields as the portal's form.
 
     At least one of customer_number, phone, invoice_reference or
-    order_reference is required, and the address of the contact channel.
+    order_reference is required (not for a question or a suggestion; with SMS,
+    contact_phone counts as one), and the address of the contact channel: one
+    e-mail address, or one mobile number.
     """
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [REPORT_EXAMPLE]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [REPORT_EXAMPLE, SMS_REPORT_EXAMPLE, QUESTION_EXAMPLE]
+        },
     )
 
     problem: Problem

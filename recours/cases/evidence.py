@@ -3,7 +3,9 @@
 import hashlib
 import io
 import uuid
+import warnings
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -12,6 +14,12 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Under 1 MB of PNG can claim 30000x30000 pixels and take gigabytes to decode. A
+# 48-megapixel phone photo fits; anything larger is refused before decoding.
+MAX_IMAGE_PIXELS = 60_000_000
+NAME_MAX_LENGTH = 200
+# Other names under which a type is already rightly named.
+SYNONYMS = {"jpeg": "jpg", "jpe": "jpg"}
 EXTENSIONS = {
     "application/pdf": "pdf",
     "image/png": "png",
@@ -45,12 +53,43 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def named_as(name: str, content_type: str) -> str:
+    """The name with the extension of its checked type: invoice.html -> invoice.pdf.
+
+    The name is what staff download the file as, so it must not promise a type
+    the content is not."""
+    extension = EXTENSIONS[content_type]
+    path = PurePath(name.replace("\\", "/")).name or "file"
+    stem, dot, suffix = path.rpartition(".")
+    if not dot or not stem:
+        stem = path
+    elif SYNONYMS.get(suffix.lower(), suffix.lower()) == extension:
+        return path[-NAME_MAX_LENGTH:]
+    return f"{stem[: NAME_MAX_LENGTH - len(extension) - 1]}.{extension}"
+
+
+class ImageTooLarge(ValueError):
+    pass
+
+
 def image_is_sound(content: bytes, content_type: str) -> bool:
-    """Let Pillow parse the whole image: a renamed or truncated file fails here."""
+    """Let Pillow parse the whole image: a renamed or truncated file fails here.
+
+    Raise ImageTooLarge for an image with more pixels than we accept."""
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.verify()
-            return PILLOW_FORMATS.get(image.format or "") == content_type
+        with warnings.catch_warnings():
+            # Pillow only warns between its own limit and twice it.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise ImageTooLarge
+                image.verify()
+                return PILLOW_FORMATS.get(image.format or "") == content_type
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge from None
+    except ImageTooLarge:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
 
@@ -70,17 +109,40 @@ def check_one(upload: UploadedFile) -> CheckedFile:
     if content_type == "application/pdf":
         sound = b"%%EOF" in content[-1024:]
     else:
-        sound = image_is_sound(content, content_type)
+        sound = image_sound_or_refused(name, content, content_type)
     if not sound:
         raise ValueError(
             _("%(name)s is damaged or not what it claims to be.") % {"name": name}
         )
-    return CheckedFile(name, content_type, content, hashlib.sha256(content).hexdigest())
+    return CheckedFile(
+        named_as(name, content_type),
+        content_type,
+        content,
+        hashlib.sha256(content).hexdigest(),
+    )
 
 
-def check_files(uploads: list[UploadedFile]) -> tuple[list[CheckedFile], list[str]]:
-    """Return the checked files and one message per refused file."""
-    if len(uploads) > MAX_FILES:
+def image_sound_or_refused(name: str, content: bytes, content_type: str) -> bool:
+    try:
+        return image_is_sound(content, content_type)
+    except ImageTooLarge:
+        raise ValueError(
+            _("%(name)s has too many pixels: at most 60 million.") % {"name": name}
+        ) from None
+
+
+def check_files(
+    uploads: list[UploadedFile], already: int = 0
+) -> tuple[list[CheckedFile], list[str]]:
+    """Return the checked files and one message per refused file.
+
+    `already` files were checked and kept before; they count towards the 5."""
+    if already + len(uploads) > MAX_FILES:
+        if already:
+            return [], [
+                _("You can attach at most 5 files, and %(count)d are already kept.")
+                % {"count": already}
+            ]
         return [], [_("You can attach at most 5 files.")]
     checked, errors = [], []
     for upload in uploads:
