@@ -7,7 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from recours.core import ratelimit, worker
+        from recours.core import heartbeat, ratelimit, worker
 
         # Returns 0 so an idle worker still sleeps after purging.
         worker.register("ratelimit-purge", lambda: ratelimit.purge_old() and 0)
+        # For /readyz: "a worker was seen recently".
+        worker.register("heartbeat", heartbeat.beat)

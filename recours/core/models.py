@@ -70,3 +70,17 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start}: {self.count}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a worker last ran its loop, for /readyz (see core.heartbeat).
+
+    One row per name; every worker writes the same "worker" row, because the
+    question readiness asks is "is any worker alive?", not "which one?".
+    """
+
+    name = models.CharField(max_length=60, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} seen at {self.seen_at}"

@@ -31,6 +31,10 @@ class OutboxMessage(models.Model):
     organization_id = models.BigIntegerField(null=True, blank=True)
     # What the message is about, e.g. "cases.case:42", for the console.
     about = models.CharField(max_length=80, blank=True, db_index=True)
+    # The reference a person reads for `about` (the case's "RC-7KQ4-M9XP"),
+    # filled by the enqueuer: logs and the console can name the case without
+    # notifications importing cases.
+    about_reference = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default="pending")
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
@@ -47,7 +51,13 @@ class OutboxMessage(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status="pending"),
                 name="outbox_due",
-            )
+            ),
+            # The console's "undelivered messages" page lists only failed rows.
+            models.Index(
+                fields=["-created_at"],
+                condition=Q(status="failed"),
+                name="outbox_failed",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from recours.core import worker
 from recours.core.worker import skip_locked
 from recours.notifications import sms
 from recours.notifications.models import Channel, OutboxMessage
@@ -21,12 +22,14 @@ BACKOFF_SECONDS_MAX = 3600
 def enqueue(
     *, dedupe_key: str, channel: str, recipient: str, template: str,
     context: dict, language: str, organization_id: int | None = None, about: str = "",
+    about_reference: str = "",
 ) -> OutboxMessage:  # fmt: skip
     """Render a message and queue it in the caller's transaction.
 
     `template` names a pair `notifications/<template>.subject.txt` and
     `.body.txt`; SMS uses the body only. A second call with the same key
     returns the first row, so retried actions do not queue twice.
+    `about_reference` is what logs and the console call `about` ("RC-…").
     """
     assert transaction.get_connection().in_atomic_block, "enqueue outside a transaction"
     assert channel in Channel.values
@@ -34,21 +37,24 @@ def enqueue(
         subject = render_to_string(f"notifications/{template}.subject.txt", context)
         body = render_to_string(f"notifications/{template}.body.txt", context)
     now = timezone.now()
-    message, _created = OutboxMessage.objects.get_or_create(
+    message = OutboxMessage(
         dedupe_key=dedupe_key,
-        defaults={
-            "channel": channel,
-            "recipient": recipient,
-            "subject": " ".join(subject.split())[:200],
-            "body": body.strip(),
-            "language": language,
-            "organization_id": organization_id,
-            "about": about,
-            "created_at": now,
-            "next_attempt_at": now,
-        },
+        channel=channel,
+        recipient=recipient,
+        subject=" ".join(subject.split())[:200],
+        body=body.strip(),
+        language=language,
+        organization_id=organization_id,
+        about=about,
+        about_reference=about_reference,
+        created_at=now,
+        next_attempt_at=now,
     )
-    return message
+    # An INSERT that leaves an existing key alone, then the key's row: two round
+    # trips where get_or_create took four (SELECT, SAVEPOINT, INSERT, RELEASE)
+    # on every report. A concurrent insert of the key is waited for, as before.
+    OutboxMessage.objects.bulk_create([message], ignore_conflicts=True)
+    return OutboxMessage.objects.get(dedupe_key=dedupe_key)
 
 
 def claim(batch_size: int = CLAIM_BATCH_SIZE) -> list[OutboxMessage]:
@@ -115,9 +121,18 @@ def renew_lease(message: OutboxMessage) -> bool:
     return renewed == 1
 
 
+def log_fields(message: OutboxMessage, attempt: int) -> dict[str, object]:
+    """The structured fields of a delivery's log lines (JSON logs show them)."""
+    return {
+        "case": message.about_reference,
+        "channel": message.channel,
+        "message_id": message.pk,
+        "attempt": attempt,
+    }
+
+
 def deliver_one(message: OutboxMessage) -> None:
     """Send, then record the outcome only if our lease still holds the row."""
-    mine = OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token)
     attempts = message.attempts + 1
     if not renew_lease(message):
         log.info("outbox %s was claimed by another worker; skipped", message.pk)
@@ -125,19 +140,9 @@ def deliver_one(message: OutboxMessage) -> None:
     try:
         send_now(message)
     except Exception as error:
-        final = attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        backoff = min(BACKOFF_SECONDS_MAX, 2**attempts * 5)
-        mine.update(
-            attempts=attempts,
-            status=OutboxMessage.Status.FAILED
-            if final
-            else OutboxMessage.Status.PENDING,
-            next_attempt_at=timezone.now() + timedelta(seconds=backoff),
-            lease_token="",
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-        )
-        log.warning("outbox %s attempt %s failed: %s", message.pk, attempts, error)
+        record_failure(message, attempts, error)
         return
+    mine = OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token)
     mine.update(
         attempts=attempts,
         status=OutboxMessage.Status.SENT,
@@ -145,11 +150,47 @@ def deliver_one(message: OutboxMessage) -> None:
         lease_token="",
         last_error="",
     )
+    log.info(
+        "outbox %s sent by %s for %s, attempt %s",
+        message.pk, message.channel, message.about_reference or "-", attempts,
+        extra=log_fields(message, attempts),
+    )  # fmt: skip
+
+
+def record_failure(message: OutboxMessage, attempts: int, error: Exception) -> None:
+    """Back off, or give up for good after OUTBOX_MAX_ATTEMPTS (an ERROR line:
+    nobody else will notice a message that silently stopped trying)."""
+    final = attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    backoff = min(BACKOFF_SECONDS_MAX, 2**attempts * 5)
+    OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token).update(
+        attempts=attempts,
+        status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
+        next_attempt_at=timezone.now() + timedelta(seconds=backoff),
+        lease_token="",
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    fields = log_fields(message, attempts)
+    if final:
+        log.error(
+            "outbox %s by %s for %s undelivered after %s attempts, given up: %s",
+            message.pk, message.channel, message.about_reference or "-", attempts,
+            error, extra=fields,
+        )  # fmt: skip
+        return
+    log.warning(
+        "outbox %s by %s for %s attempt %s failed: %s",
+        message.pk, message.channel, message.about_reference or "-", attempts, error,
+        extra=fields,
+    )  # fmt: skip
 
 
 def deliver_due() -> int:
     """Worker job: deliver a batch of due messages; return how many."""
     batch = claim()
     for message in batch:
+        # On SIGTERM, stop after the current message, not after the batch (a
+        # hung gateway times out on each); the rest come due when leases expire.
+        if worker.stop_requested():
+            break
         deliver_one(message)
     return len(batch)

@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from recours.notifications.models import SmsMessage
 
-HTTP_TIMEOUT_SECONDS = 10
-
 
 class SmsSender(Protocol):
     def send(self, *, to: str, body: str, idempotency_key: str) -> None: ...
@@ -49,7 +47,8 @@ class HttpSender:
                 "Idempotency-Key": idempotency_key,
             },
         )
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+        timeout = settings.SMS_HTTP_TIMEOUT_SECONDS
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             if response.status >= 300:
                 raise RuntimeError(f"SMS gateway answered {response.status}")
 

@@ -1,7 +1,7 @@
 import logging
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from recours.core.worker import JOBS, Loop
 
@@ -25,5 +25,8 @@ class Command(BaseCommand):
         if options["once"]:
             handled = loop.run_pass()
             self.stdout.write(f"handled {handled} item(s)")
+            if loop.failed:
+                # A scheduler running `--once` must see the failure (exit 1).
+                raise CommandError(f"job(s) failed: {', '.join(loop.failed)}")
             return
         loop.forever()
