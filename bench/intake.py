@@ -543,18 +543,19 @@ def print_table(
 def print_plans(data: Seed) -> None:
     """The plans of the matching lookups, as create_case runs them."""
     from recours.accounts.models import Customer
+    from recours.commerce.lookups import same_text
     from recours.commerce.models import Order
 
     order, customer = data.orders[len(data.orders) // 2], data.customers[-1]
     lookups = {
-        "order by invoice reference (iexact)": Order.objects.filter(
-            invoice_reference__iexact=order.invoice_reference.lower()
+        "order by invoice reference (same_text)": Order.objects.filter(
+            same_text("invoice_reference", order.invoice_reference.lower())
         ),
-        "order by order reference (iexact)": Order.objects.filter(
-            reference__iexact=order.reference.lower()
+        "order by order reference (same_text)": Order.objects.filter(
+            same_text("reference", order.reference.lower())
         ),
-        "customer by number (iexact)": Customer.objects.filter(
-            customer_number__iexact=customer.customer_number.lower()
+        "customer by number (same_text)": Customer.objects.filter(
+            same_text("customer_number", customer.customer_number.lower())
         ),
     }
     print("```")

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from recours.accounts.models import Customer, Organization
@@ -18,6 +19,8 @@ class Terminal(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Reports name kiosks in any case (commerce.lookups.same_text).
+        indexes = [models.Index(Upper("code"), name="terminal_code_upper_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -51,6 +54,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(total_minor__gte=0), name="order_total_positive"
             )
+        ]
+        # Reports match orders by reference in any case (commerce.lookups.same_text).
+        indexes = [
+            models.Index(Upper("reference"), name="order_reference_upper_idx"),
+            models.Index(Upper("invoice_reference"), name="order_invoice_upper_idx"),
         ]
 
     def __str__(self) -> str:
