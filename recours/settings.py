@@ -5,6 +5,7 @@ SECRET_KEY kept in var/secret_key). Bad values are refused at start-up with a
 message that names the variable.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -16,6 +17,13 @@ from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RECOURS_VAR_DIR", BASE_DIR / "var"))
+try:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as error:
+    raise ImproperlyConfigured(
+        f"RECOURS_VAR_DIR must be a writable directory: cannot create {VAR_DIR}: "
+        f"{error.strerror}"
+    ) from None
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -87,11 +95,16 @@ def demo_secret_key() -> str:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or demo_secret_key()
 if len(SECRET_KEY) < 32:
-    raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 32 characters long "
+        "(or unset, to keep a generated one under RECOURS_VAR_DIR)"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured("SITE_URL must start with http:// or https://")
+    raise ImproperlyConfigured(
+        f"SITE_URL must start with http:// or https://, not {SITE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -111,19 +124,26 @@ INSTALLED_APPS = [
     "recours.portal",
     "recours.console",
     "recours.api",
+    "recours.ops",
     "recours.demo",
 ]
 
 MIDDLEWARE = [
+    # First: counts every answer, and answers probes before host checks.
+    "recours.ops.middleware.RequestMetricsMiddleware",
+    "recours.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, the first to read a POST body.
+    "recours.core.request_limits.RequestLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recours.core.sessions.PrivatePagesMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -157,16 +177,43 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASE_URL = env_str("DATABASE_URL", "sqlite:///" + str(VAR_DIR / "recours.sqlite3"))
+DATABASE_URL = env_str("DATABASE_URL").strip() or "sqlite:///" + str(
+    VAR_DIR / "recours.sqlite3"
+)
 try:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
-except ValueError as error:
-    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
+except ValueError:
+    # dj_database_url's message lists a dozen schemes we do not support.
+    _database = {"ENGINE": "unknown"}
 if _database["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     # Without the pool every request pays a slow reconnect (ARCHITECTURE.md 9).
-    _database["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
+    # "check" tests each connection before handing it out, so a connection the
+    # server killed (restart, failover, pg_terminate_backend) is replaced
+    # instead of failing the request with a 500.
+    DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1, minimum=0)
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8, minimum=1)
+    if DB_POOL_MIN_SIZE > DB_POOL_MAX_SIZE:
+        raise ImproperlyConfigured(
+            f"DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}) must not be above "
+            f"DB_POOL_MAX_SIZE ({DB_POOL_MAX_SIZE})"
+        )
+    _database["OPTIONS"] = {
+        "pool": {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+            "check": ConnectionPool.check_connection,
+        }
+    }
 elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    if not Path(_database["NAME"]).parent.is_dir():
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names a SQLite file in a directory that does not exist "
+            f"({Path(_database['NAME']).parent}); an absolute path takes four "
+            f"slashes: sqlite:////srv/recours/recours.sqlite3"
+        )
     _database["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -175,7 +222,10 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker started by a test sees the same rows.
     _database["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a sqlite:// or postgres:// URL "
+        "(sqlite:///path or postgres://user:password@host:5432/name)"
+    )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -190,7 +240,7 @@ LOGOUT_REDIRECT_URL = "console:login"
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 if LANGUAGE_CODE not in dict(LANGUAGES):
-    raise ImproperlyConfigured("LANGUAGE_CODE must be fr or en")
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be fr or en, not {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "recours" / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 try:
@@ -199,9 +249,12 @@ try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(
-        f"TIME_ZONE {TIME_ZONE!r} is not a known time zone"
+        f"TIME_ZONE {TIME_ZONE!r} is not a known time zone "
+        "(an IANA name such as Europe/Paris or UTC)"
     ) from None
 USE_I18N = True
+# Day-first dates on a 24-hour clock in both languages ("23 Nov 2026, 19:11").
+FORMAT_MODULE_PATH = ["recours.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -231,10 +284,24 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed for
+# the client address that rate limits count; the header is ignored otherwise.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+try:
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXIES must list IP addresses or networks such as "
+        f"10.0.0.1,10.1.0.0/16, not {_proxy!r}"
+    ) from None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Above 5 the form says "5 at most"; far above, Django refuses the request (400).
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# A larger body is refused (413) before it is read: 5 files of 10 MB, the form's
+# fields and room to spare. The API's limit is DATA_UPLOAD_MAX_MEMORY_SIZE.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 55_574_528, minimum=1024)
 
 # Mail (Django 6.1 MAILERS). SMTP by default; the demo points it at the console.
 EMAIL_FROM = env_str("EMAIL_FROM", "Recours <recours@localhost>")
@@ -263,12 +330,16 @@ if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend
 # "http" posts JSON to SMS_HTTP_URL with SMS_HTTP_TOKEN as a bearer token.
 SMS_BACKEND = env_str("SMS_BACKEND", "record")
 if SMS_BACKEND not in ("record", "http"):
-    raise ImproperlyConfigured("SMS_BACKEND must be record or http")
+    raise ImproperlyConfigured(f"SMS_BACKEND must be record or http, not {SMS_BACKEND!r}")
 SMS_HTTP_URL = env_str("SMS_HTTP_URL")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
 SMS_SENDER = env_str("SMS_SENDER", "Recours")
+# Every outbound call has a limit: a hung gateway fails the attempt, which backs off.
+SMS_HTTP_TIMEOUT_SECONDS = env_int("SMS_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
 if SMS_BACKEND == "http" and not SMS_HTTP_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL")
+    raise ImproperlyConfigured(
+        "SMS_HTTP_URL must be an http:// or https:// URL when SMS_BACKEND=http"
+    )
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "FR")
 
@@ -276,10 +347,21 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "FR")
 REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "10/h")
 STATUS_RATE_LIMIT = env_rate("STATUS_RATE_LIMIT", "20/h")
 LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "10/m")
+# A staff login (console or admin) lasts a working day; customers keep the default.
+STAFF_SESSION_HOURS = env_int("STAFF_SESSION_HOURS", 9, minimum=1)
+# Status-page access codes: requests per case, and texts per phone number
+# (SMS pumping), whoever asks and from wherever.
+ACCESS_CODE_CASE_RATE_LIMIT = env_rate("ACCESS_CODE_CASE_RATE_LIMIT", "3/h")
+ACCESS_CODE_CASE_DAILY_LIMIT = env_rate("ACCESS_CODE_CASE_DAILY_LIMIT", "10/d")
+SMS_PER_NUMBER_RATE_LIMIT = env_rate("SMS_PER_NUMBER_RATE_LIMIT", "10/d")
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/m")
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 WORKER_IDLE_SECONDS = env_int("WORKER_IDLE_SECONDS", 2, minimum=0)
+# /readyz fails when no worker has stamped its heartbeat for this long.
+READY_WORKER_MAX_AGE_SECONDS = env_int("READY_WORKER_MAX_AGE_SECONDS", 120, minimum=30)
+# When set, /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 VERIFICATION_CODE_TTL_SECONDS = env_int(
     "VERIFICATION_CODE_TTL_SECONDS", 900, minimum=60
 )
@@ -294,13 +376,25 @@ PROTECTION_MERCHANT_ANSWER_DAYS = env_int(
     "PROTECTION_MERCHANT_ANSWER_DAYS", 5, minimum=1
 )
 
+# LOG_FORMAT=json: one JSON object per line, with fields such as case and channel.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "recours.core.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

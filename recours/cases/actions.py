@@ -7,17 +7,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from recours.accounts import actions as accounts_actions
 from recours.accounts.models import Membership, Organization
 from recours.accounts.phones import to_e164
-from recours.cases import workflows
+from recours.cases import queries, workflows
 from recours.cases.evidence import CheckedFile
 from recours.cases.models import (
     Attachment,
+    Audience,
     Case,
     CaseEvent,
     ContactChannel,
@@ -27,9 +31,9 @@ from recours.cases.models import (
     Problem,
     Team,
 )
-from recours.commerce.lookups import match_identifiers
+from recours.commerce.lookups import match_identifiers, same_text
 from recours.commerce.models import Order, Terminal
-from recours.core import audit
+from recours.core import audit, ratelimit
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.core.references import new_reference
@@ -53,6 +57,13 @@ KIND_BY_PROBLEM = {
     Problem.SUGGESTION: Kind.SUGGESTION,
 }
 PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+# A question or a suggestion is not about a payment we need to find.
+NO_IDENTIFIER_NEEDED = {Problem.QUESTION, Problem.SUGGESTION}
+# One address per contact field: a list would send our messages to strangers,
+# and a line break in an address is a mail-header injection.
+LIST_SEPARATORS = (",", ";")
+LINE_BREAKS = ("\r", "\n")
+EMAIL_MAX_LENGTH = 254
 
 
 @dataclass
@@ -87,7 +98,7 @@ def clean_report(
     """
     report = replace(report, errors={})
     for name in ("customer_number", "invoice_reference", "order_reference",
-                 "terminal_code", "contact_email", "description"):  # fmt: skip
+                 "terminal_code", "description"):  # fmt: skip
         setattr(report, name, getattr(report, name).strip())
     if report.problem not in Problem.values:
         report.refuse("problem", _("Choose what happened."))
@@ -96,17 +107,19 @@ def clean_report(
     if report.language not in dict(settings.LANGUAGES):
         report.language = settings.LANGUAGE_CODE
     if len(report.description) > DESCRIPTION_MAX_LENGTH:
+        count = number_format(len(report.description), force_grouping=True)
         report.refuse(
-            "description", _("Please keep the comment to 5,000 characters at most.")
+            "description",
+            _("Your comment: at most 5,000 characters (you wrote %(count)s).")
+            % {"count": count},
         )
     terminal = None
     if report.terminal_code:
-        terminals = Terminal.objects.select_related("organization").filter(
-            is_active=True
-        )
+        # A kiosk under maintenance still takes reports: it is often why.
+        terminals = Terminal.objects.select_related("organization")
         if scope is not None and not scope.is_platform:
             terminals = terminals.filter(organization=scope)
-        terminal = terminals.filter(code__iexact=report.terminal_code).first()
+        terminal = terminals.filter(same_text("code", report.terminal_code)).first()
         if terminal is None:
             report.refuse(
                 "terminal_code", _("This kiosk is unknown. Choose it from the list.")
@@ -118,24 +131,35 @@ def clean_report(
             report.refuse("phone", _("This phone number is not valid."))
     else:
         report.phone = ""
-    identifiers = (report.customer_number, report.phone, report.invoice_reference,
-                   report.order_reference)  # fmt: skip
-    if not any(identifiers) and "phone" not in report.errors:
-        report.refuse(
-            "identifier",
-            _(
-                "Give at least one of: customer number, phone number or invoice reference."
-            ),
-        )
     clean_contact(report)
+    require_identifier(report)
     if report.errors:
         raise InvalidInput(_("Please correct the fields shown."), fields=report.errors)
     return report, terminal
 
 
+def require_identifier(report: Report) -> None:
+    """Something to find the payment by, unless the report is not about one.
+
+    The mobile number given for SMS counts: it is how many customers are known."""
+    if report.problem in NO_IDENTIFIER_NEEDED:
+        return
+    identifiers = (report.customer_number, report.phone, report.invoice_reference,
+                   report.order_reference, report.contact_phone)  # fmt: skip
+    if any(identifiers) or {"phone", "contact_phone"} & set(report.errors):
+        return
+    report.refuse(
+        "identifier",
+        _("Give at least one of: customer number, phone number or invoice reference."),
+    )
+
+
 def clean_contact(report: Report) -> None:
     if report.contact_channel == ContactChannel.SMS:
         number = report.contact_phone.strip() or report.phone
+        if any(mark in number for mark in LIST_SEPARATORS + LINE_BREAKS):
+            report.refuse("contact_phone", _("Give one mobile number only."))
+            return
         try:
             report.contact_phone = to_e164(number) if number else ""
         except ValueError:
@@ -145,14 +169,31 @@ def clean_contact(report: Report) -> None:
             report.refuse("contact_phone", _("Give the mobile number we should text."))
         report.contact_email = ""
     elif report.contact_channel == ContactChannel.EMAIL:
+        problem = email_problem(report.contact_email)
+        if problem:
+            report.refuse("contact_email", problem)
         report.contact_email = report.contact_email.strip().lower()
-        if "@" not in report.contact_email or len(report.contact_email) > 254:
-            report.refuse(
-                "contact_email", _("Give the e-mail address we should write to.")
-            )
         report.contact_phone = ""
     else:
         report.refuse("contact_channel", _("Choose SMS or e-mail."))
+
+
+def email_problem(address: str) -> str:
+    """What is wrong with a contact e-mail address as typed; "" if nothing."""
+    if any(mark in address for mark in LINE_BREAKS):
+        return _("E-mail address: write it on one line.")
+    address = address.strip()
+    if not address:
+        return _("Give the e-mail address we should write to.")
+    if any(mark in address for mark in LIST_SEPARATORS):
+        return _("E-mail address: give one address only, not a list.")
+    try:
+        validate_email(address)
+    except ValidationError:
+        return _("This e-mail address is not valid.")
+    if len(address) > EMAIL_MAX_LENGTH:
+        return _("This e-mail address is not valid.")
+    return ""
 
 
 def triage(
@@ -182,6 +223,17 @@ def expected_response_hours(case: Case) -> int:
 def expected_response(case: Case) -> dict[str, int | None]:
     """The promise in words' units: hours, or whole days from two days on."""
     hours = expected_response_hours(case)
+    return {"hours": hours, "days": round(hours / 24) if hours >= 48 else None}
+
+
+def promised_response(case: Case) -> dict[str, int | None]:
+    """The acknowledgement's promise, for a page read later: the first state's
+    deadline counted from the report, whatever the case's deadline is now."""
+    workflow = workflows.for_kind(case.kind)
+    due_at, _action = workflow.due_at(case, workflow.initial, case.created_at)
+    if due_at is None:
+        return {}
+    hours = max(1, round((due_at - case.created_at).total_seconds() / 3600))
     return {"hours": hours, "days": round(hours / 24) if hours >= 48 else None}
 
 
@@ -287,8 +339,12 @@ def save_new_case(actor: Actor, case: Case, files: list[CheckedFile]) -> None:
 
 def add_event(
     case: Case, actor: Actor, type: str, body: str = "", *, public: bool,
-    data: dict | None = None,
+    data: dict | None = None, audience: str = "",
 ) -> CaseEvent:  # fmt: skip
+    """A timeline line; a public one is for everyone, else for `audience`
+    (staff of the merchant and the platform by default)."""
+    if public:
+        assert audience in ("", Audience.EVERYONE), "a public line is for everyone"
     return CaseEvent.objects.create(
         case=case,
         type=type,
@@ -297,6 +353,7 @@ def add_event(
         actor_label=actor.label,
         body=body,
         is_public=public,
+        audience=Audience.EVERYONE if public else (audience or Audience.STAFF),
         data=data or {},
     )
 
@@ -315,6 +372,7 @@ def notify_customer(case: Case, template: str, dedupe_key: str, extra: dict) -> 
         language=case.language,
         organization_id=case.organization_id,
         about=f"cases.case:{case.pk}",
+        about_reference=case.reference,
     )
 
 
@@ -366,7 +424,7 @@ def change_status(membership: Membership, actor: Actor, case: Case, target: str,
                 }
             )
         move_to(case, actor, target, reason)
-        notify_status(case, target)
+        notify_status(case, target, reason)
     return case
 
 
@@ -377,12 +435,14 @@ def label_of(workflow: workflows.Workflow, status: str) -> str:
         return status
 
 
-def notify_status(case: Case, target: str) -> None:
-    """Tell the customer about a move that concerns them, whoever made it."""
+def notify_status(case: Case, target: str, reason: str = "") -> None:
+    """Tell the customer about a move that concerns them, whoever made it, with
+    the reason staff gave ("send a copy of your bank statement")."""
     if target in ("resolved", "closed", "waiting_customer"):
         label = workflows.for_kind(case.kind).state(target).label
         notify_customer(case, "case_status", f"case:{case.reference}:status:{target}:"
-                        f"{case.events.count()}", {"status_label": label})  # fmt: skip
+                        f"{case.events.count()}",
+                        {"status_label": label, "reason": reason.strip()})  # fmt: skip
 
 
 def assign(membership: Membership, actor: Actor, case: Case,
@@ -391,7 +451,11 @@ def assign(membership: Membership, actor: Actor, case: Case,
         case = locked(case)
         require_member(membership, case)
         if assignee is not None:
-            other = Membership.objects.filter(user=assignee).first()
+            other = (
+                Membership.objects.select_related("organization")
+                .filter(user=assignee)
+                .first()
+            )
             if other is None or not (
                 other.is_platform or other.organization_id == case.organization_id
             ):
@@ -411,7 +475,8 @@ def add_note(membership: Membership, actor: Actor, case: Case, body: str) -> Cas
     with transaction.atomic():
         case = locked(case)
         require_member(membership, case)
-        event = add_event(case, actor, CaseEvent.Type.NOTE, body, public=False)
+        event = add_event(case, actor, CaseEvent.Type.NOTE, body, public=False,
+                          audience=queries.note_audience(membership))  # fmt: skip
         audit.record(
             actor, "case.note_added", case, organization_id=case.organization_id
         )
@@ -474,22 +539,33 @@ def require_text(body: str) -> str:
     return body
 
 
-def send_access_code(case: Case, link_base: str = "") -> str:
-    """Send a one-time code (SMS) or a magic link (e-mail) that opens the status page.
+def send_access_code(case: Case, link_base: str = "") -> str | None:
+    """Send a one-time code (SMS), or a code and a magic link (e-mail), that open
+    the status page; return the channel used, or None when a cap refused it.
 
-    Returns the channel used. The code is stored hashed; the message carries it.
+    The new code replaces the case's live ones. Requests are capped per case
+    (per hour and per day) and texts per destination number (SMS pumping);
+    over a cap nothing is issued or sent. The code is stored hashed; only the
+    message carries it.
     """
     subject = f"case:{case.reference}"
+    actor = Actor(label="customer")
     with transaction.atomic():
+        # One request at a time per case, so only one code is ever live.
+        case = locked(case)
+        capped = access_code_cap(case)
+        if capped:
+            audit.record(actor, "case.access_code_refused", case,
+                         organization_id=case.organization_id,
+                         data={"cap": capped})  # fmt: skip
+            return None
         if case.contact_channel == ContactChannel.SMS:
-            code = accounts_actions.issue_code(subject, "sms")
-            extra = {"code": code}
+            extra = {"code": accounts_actions.issue_code(subject, "sms")}
         else:
-            token = accounts_actions.issue_code(subject, "link")
-            code = accounts_actions.issue_code(subject, "email")
-            extra = {"code": code, "link": f"{link_base or settings.SITE_URL}/status/open/"
-                     f"{case.reference}/{token}/"}  # fmt: skip
-        audit.record(Actor(label="customer"), "case.access_code_sent", case,
+            issued = accounts_actions.issue_codes(subject, ["email", "link"])
+            extra = {"code": issued["email"], "link": f"{link_base or settings.SITE_URL}"
+                     f"/status/open/{case.reference}/{issued['link']}/"}  # fmt: skip
+        audit.record(actor, "case.access_code_sent", case,
                      organization_id=case.organization_id)  # fmt: skip
         # The key is shown in the console and doubles as a Message-ID: never the code.
         notify_customer(case, "access_code", f"case:{case.reference}:code:"
@@ -497,8 +573,26 @@ def send_access_code(case: Case, link_base: str = "") -> str:
     return case.contact_channel
 
 
-def check_access_code(case: Case, code: str) -> bool:
-    return accounts_actions.check_code(f"case:{case.reference}", code)
+def access_code_cap(case: Case) -> str:
+    """Count this request against the caps; return the name of the one it
+    passes, or "". The counters are atomic, so concurrent requests all count."""
+    caps = [
+        ("case_hour", case.reference, settings.ACCESS_CODE_CASE_RATE_LIMIT),
+        ("case_day", case.reference, settings.ACCESS_CODE_CASE_DAILY_LIMIT),
+    ]
+    if case.contact_channel == ContactChannel.SMS:
+        caps.append(("sms_number", case.contact_phone,
+                     settings.SMS_PER_NUMBER_RATE_LIMIT))  # fmt: skip
+    # A request refused by one cap is not counted by the caps after it.
+    for name, what, rate in caps:
+        if ratelimit.hit(f"access-code:{name}:{what}", rate):
+            return name
+    return ""
+
+
+def check_access_code(case: Case, code: str, *, link: bool = False) -> bool:
+    """True once for the case's live code (or, with link=True, its link token)."""
+    return accounts_actions.check_code(f"case:{case.reference}", code, link=link)
 
 
 def expire_one(case: Case) -> None:
@@ -516,6 +610,7 @@ def expire_one(case: Case) -> None:
                   data={"priority": case.priority})  # fmt: skip
         audit.record(actor, "case.escalated", case, organization_id=case.organization_id,
                      data={"priority": case.priority})  # fmt: skip
+        log_deadline(case, action)
         return
     target = workflows.EXPIRY_TARGET[action]
     # The note is on the customer's timeline: in the customer's language.
@@ -523,6 +618,17 @@ def expire_one(case: Case) -> None:
         move_to(case, actor, target, _("Deadline passed."))
     # The customer hears of a resolution by silence as of one made by staff.
     notify_status(case, target)
+    log_deadline(case, action)
+
+
+def log_deadline(case: Case, action: str) -> None:
+    """One line per applied deadline, naming the case (JSON logs: its fields)."""
+    log.info(
+        "deadline of case %s applied: %s, now %s (priority %s)",
+        case.reference, action, case.status, case.priority,
+        extra={"case": case.reference, "action": action, "state": case.status,
+               "priority": case.priority},
+    )  # fmt: skip
 
 
 def expire_due() -> int:

@@ -27,22 +27,14 @@ AGE_CHOICES = [
 
 
 class ConsoleLoginForm(AuthenticationForm):
-    """Django's login form, refusing accounts that belong to no organization."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "no_membership": _(
-            "This account has no access to the console. Ask an administrator "
-            "to add you to an organization."
-        ),
-    }
+    """Django's login form, refusing accounts that belong to no organization
+    with the words it uses for a wrong password: the page must not tell that
+    the password was right."""
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if not hasattr(user, "membership"):
-            raise forms.ValidationError(
-                self.error_messages["no_membership"], code="no_membership"
-            )
+            raise self.get_invalid_login_error()
 
 
 def status_choices() -> list:

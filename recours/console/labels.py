@@ -83,3 +83,12 @@ def final_statuses() -> list[str]:
     return sorted(
         {state.name for w in all_workflows() for state in w.states if state.is_final}
     )
+
+
+# A resolved case waits only for its automatic closing: nothing left to do.
+DONE_STATUSES = ("resolved",)
+
+
+def not_open_statuses() -> list[str]:
+    """What the queue's "Open cases" leaves out: resolved and closed cases."""
+    return sorted({*final_statuses(), *DONE_STATUSES})

@@ -15,4 +15,7 @@ urlpatterns = [
     path("cases/<str:reference>/reply/", views.reply, name="reply"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("sms/", views.sms, name="sms"),
+    path("undelivered/", views.undelivered, name="undelivered"),
+    path("undelivered/resend-all/", views.resend_all, name="resend_all"),
+    path("undelivered/<int:pk>/resend/", views.resend, name="resend"),
 ]

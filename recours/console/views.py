@@ -21,12 +21,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from recours.accounts.models import Membership
 from recours.accounts.phones import to_e164
-from recours.cases import actions, workflows
+from recours.cases import actions, queries, workflows
 from recours.cases.access import membership_of, staff_actor, visible_cases
 from recours.cases.models import Attachment, Case, CaseEvent, Priority, Team
 from recours.commerce.models import Terminal
@@ -43,13 +43,22 @@ from recours.console.forms import (
 )
 from recours.core import ratelimit
 from recours.core.audit import Actor
-from recours.core.errors import DomainError, InvalidInput, PermissionDenied
+from recours.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from recours.core.money import Money
 from recours.core.references import normalize_reference
+from recours.core.sessions import start_staff_session
+from recours.notifications import actions as outbox_actions
 from recours.notifications.models import OutboxMessage, SmsMessage
 
 QUEUE_PAGE_SIZE = 25
 SMS_PAGE_SIZE = 50
+UNDELIVERED_PAGE_SIZE = 25
 
 # Queue tabs that are not a team.
 ALL = "all"
@@ -138,6 +147,11 @@ class LoginView(auth_views.LoginView):
             return ratelimit.too_many_requests(request)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        start_staff_session(self.request)
+        return response
+
 
 # The queue
 
@@ -190,7 +204,7 @@ def filtered_cases(
 ) -> QuerySet[Case]:
     status = form.value("status")
     if not status:
-        cases = cases.exclude(status__in=labels.final_statuses())
+        cases = cases.exclude(status__in=labels.not_open_statuses())
     elif status != ANY_STATUS:
         cases = cases.filter(status=status)
     if kind := form.value("kind"):
@@ -201,12 +215,15 @@ def filtered_cases(
     return search(cases, form.value("q"))
 
 
-def queue_tabs() -> list[tuple[str, object]]:
-    return [
+def queue_tabs(membership: Membership) -> list[tuple[str, object]]:
+    tabs: list[tuple[str, object]] = [
         (ALL, gettext_lazy("All")),
         (MINE, gettext_lazy("Mine")),
-        *Team.choices,
     ]
+    # The platform's teams mean nothing to a merchant's staff.
+    if membership.is_platform:
+        tabs.extend(Team.choices)
+    return tabs
 
 
 def in_tab(cases: QuerySet[Case], tab: str, user: User | AnonymousUser):
@@ -234,8 +251,9 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     now = timezone.now()
     form = QueueFilterForm(request.GET, terminals=visible_terminals(membership))
     cases = filtered_cases(visible_cases(membership), form, now)
+    tabs = queue_tabs(membership)
     tab = request.GET.get("team", ALL)
-    if tab not in dict(queue_tabs()):
+    if tab not in dict(tabs):
         tab = ALL
     counts = tab_counts(cases, request.user)
     rows = (
@@ -247,7 +265,7 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = {
         "form": form,
         "tab": tab,
-        "tabs": [(key, label, counts[key]) for key, label in queue_tabs()],
+        "tabs": [(key, label, counts[key]) for key, label in tabs],
         "page": page,
         "rows": [
             {
@@ -290,10 +308,10 @@ def event_title(case: Case, event: CaseEvent) -> str:
     return str(event.get_type_display())
 
 
-def staff_timeline(case: Case) -> list[dict[str, Any]]:
-    """Every line, public and internal, with the events that carry no text of
-    their own (assignment, status) given a title instead of a body."""
-    events = case.events.prefetch_related("attachments").order_by("created_at", "pk")
+def staff_timeline(membership: Membership, case: Case) -> list[dict[str, Any]]:
+    """The lines this member may read, public and internal, with the events that
+    carry no text of their own (assignment, status) given a title instead."""
+    events = queries.timeline_for(membership, case).prefetch_related("attachments")
     return [
         {
             "event": event,
@@ -348,7 +366,7 @@ def render_case(
         "due_action": DUE_ACTION_LABELS.get(case.due_action, case.due_action),
         "overdue": case.due_at is not None and case.due_at < timezone.now(),
         "order_total": order_total,
-        "timeline": staff_timeline(case),
+        "timeline": staff_timeline(membership, case),
         "loose_attachments": case.attachments.filter(event__isnull=True),
         "outbox": case_messages(case),
         "assigned_to_me": case.assignee_id == request.user.pk,
@@ -501,3 +519,70 @@ def sms(request: HttpRequest, membership: Membership) -> HttpResponse:
     page = Paginator(texts, SMS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page}
     return render_console(request, membership, "console/sms.html", context)
+
+
+# Messages that ran out of attempts
+
+
+def outbox_scope(membership: Membership) -> int | None:
+    """Platform staff act on every organization's messages, merchant staff on theirs."""
+    return None if membership.is_platform else membership.organization_id
+
+
+def message_kind(message: OutboxMessage) -> str:
+    # Never the body or the subject: access codes are in them.
+    parts = message.dedupe_key.split(":")
+    return str(MESSAGE_KINDS.get(parts[2], "")) if len(parts) > 2 else ""
+
+
+@require_GET
+@staff_required
+def undelivered(request: HttpRequest, membership: Membership) -> HttpResponse:
+    failed = outbox_actions.failed_messages(outbox_scope(membership))
+    page = Paginator(failed, UNDELIVERED_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "message": message,
+            "what": message_kind(message),
+            "is_case": message.about.startswith("cases.case:"),
+        }
+        for message in page
+    ]
+    context = {"page": page, "rows": rows, "total": page.paginator.count}
+    return render_console(request, membership, "console/undelivered.html", context)
+
+
+@require_POST
+@staff_required
+def resend(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    try:
+        outbox_actions.resend(
+            staff_actor(membership), pk, organization_id=outbox_scope(membership)
+        )
+    except NotFound:
+        # Another organization's message answers as one that does not exist.
+        raise Http404("no such message") from None
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The message is queued again."))
+    return redirect("console:undelivered")
+
+
+@require_POST
+@staff_required
+def resend_all(request: HttpRequest, membership: Membership) -> HttpResponse:
+    queued = outbox_actions.resend_all(
+        staff_actor(membership), organization_id=outbox_scope(membership)
+    )
+    count = len(queued)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d message is queued again.",
+            "%(count)d messages are queued again.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("console:undelivered")

@@ -1,10 +1,9 @@
 """Forms of the customer pages: they parse what was typed; the domain judges it."""
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from recours.cases.actions import DESCRIPTION_MAX_LENGTH
 from recours.cases.models import ContactChannel, PaymentStarted, Problem
 
 ACCEPTED_FILES = (
@@ -119,14 +118,23 @@ class ReportForm(PortalForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose what happened.")},
     )
+    # No max_length: a browser's maxlength cuts a pasted comment silently. The
+    # domain says how long it is; report.js counts as the customer types.
     description = forms.CharField(
         label=_("Your comment"),
         required=False,
-        max_length=5000,
         help_text=_(
             "Date and time, amount, what the screen showed: anything that helps."
         ),
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "data-max-length": DESCRIPTION_MAX_LENGTH,
+                # report.js fills in {count}, {max} and {over}.
+                "data-count-text": _("{count} of {max} characters"),
+                "data-over-text": _("{count} of {max} characters: {over} too many"),
+            }
+        ),
     )
     attachments = MultipleFileField(
         label=_("Attachments (optional)"),
@@ -155,16 +163,6 @@ class ReportForm(PortalForm):
         help_text=_("If you chose e-mail."),
         widget=forms.TextInput(attrs={"type": "email", "autocomplete": "email"}),
     )
-
-    def clean(self) -> dict:
-        cleaned = super().clean() or {}
-        email = cleaned.get("contact_email", "").strip()
-        if cleaned.get("contact_channel") == ContactChannel.EMAIL and email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                self.add_error("contact_email", _("This e-mail address is not valid."))
-        return cleaned
 
 
 class ReferenceForm(PortalForm):

@@ -14,6 +14,7 @@ urlpatterns = [
         views.status_open,
         name="status_open",
     ),
-    # Last: "code" and "open" above are not references.
+    path("status/signout/", views.status_signout, name="status_signout"),
+    # Last: "code", "open" and "signout" above are not references.
     path("status/<str:reference>/", views.case_page, name="case"),
 ]

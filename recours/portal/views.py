@@ -14,17 +14,24 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 from django_htmx.middleware import HtmxDetails
 
 from recours.cases import actions, workflows
 from recours.cases.evidence import check_files
 from recours.cases.models import Case, CaseEvent, ContactChannel
 from recours.commerce.models import Terminal
+from recours.core import ratelimit
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput
 from recours.core.ratelimit import over_limit, too_many_requests
 from recours.core.references import normalize_reference
+from recours.core.request_limits import limit_before_body
+from recours.portal import staging
 from recours.portal.forms import (
     CodeForm,
     MessageForm,
@@ -34,6 +41,7 @@ from recours.portal.forms import (
 )
 
 TERMINAL_RESULTS_MAX = 20
+TERMINAL_CODE_MAX = 30
 SUBMITTED_KEY = "portal.submitted"
 PENDING_KEY = "portal.status_reference"
 VERIFIED_KEY = "portal.verified_cases"
@@ -44,8 +52,12 @@ VERIFIED_MAX = 20
 
 
 def find_terminals(query: str, selected_code: str = "") -> tuple[list[Terminal], bool]:
-    """Active kiosks matching the query, the selected one first; and whether more exist."""
-    terminals = Terminal.objects.filter(is_active=True).order_by("name", "code")
+    """Kiosks matching the query, the selected one first; and whether more exist.
+
+    A kiosk under maintenance is listed too: its customers still have problems
+    to report about it, and the template labels it.
+    """
+    terminals = Terminal.objects.order_by("name", "code")
     query = query.strip()
     if query:
         terminals = terminals.filter(
@@ -56,21 +68,27 @@ def find_terminals(query: str, selected_code: str = "") -> tuple[list[Terminal],
     found = list(terminals[: TERMINAL_RESULTS_MAX + 1])
     has_more = len(found) > TERMINAL_RESULTS_MAX
     found = found[:TERMINAL_RESULTS_MAX]
-    selected = active_terminal(selected_code)
-    if selected is not None and selected not in found:
-        found = [selected, *found[: TERMINAL_RESULTS_MAX - 1]]
+    selected = known_terminal(selected_code)
+    if selected is not None:
+        others = [terminal for terminal in found if terminal != selected]
+        found = [selected, *others[: TERMINAL_RESULTS_MAX - 1]]
     return found, has_more
 
 
-def active_terminal(code: str) -> Terminal | None:
+def known_terminal(code: str) -> Terminal | None:
+    """The kiosk with this code, in service or not."""
     code = code.strip()
     if not code:
         return None
-    return Terminal.objects.filter(is_active=True, code__iexact=code).first()
+    return Terminal.objects.filter(code__iexact=code).first()
 
 
 def render_report(
-    request: HttpRequest, form: ReportForm, query: str = "", status: int = 200
+    request: HttpRequest,
+    form: ReportForm,
+    query: str = "",
+    status: int = 200,
+    unknown_code: str = "",
 ) -> HttpResponse:
     selected = form["terminal"].value() or ""
     terminals, has_more = find_terminals(query, selected)
@@ -80,43 +98,69 @@ def render_report(
         "terminals": terminals,
         "has_more": has_more,
         "selected_code": selected.upper(),
+        "staged_files": staging.staged(request),
+        "unknown_code": unknown_code,
     }
     return render(request, "portal/report.html", context, status=status)
 
 
+@limit_before_body("report", "REPORT_RATE_LIMIT")
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return submit_report(request)
-    # A sticker on the kiosk links here with ?terminal=CODE.
-    terminal = active_terminal(request.GET.get("terminal", ""))
+    # A sticker on the kiosk links here with ?terminal=CODE. A code we do not
+    # know is said on the page, not dropped silently.
+    code = request.GET.get("terminal", "").strip()[:TERMINAL_CODE_MAX]
+    terminal = known_terminal(code)
     initial = {"terminal": terminal.code if terminal else ""}
-    return render_report(request, ReportForm(initial=initial), request.GET.get("q", ""))
+    return render_report(
+        request,
+        ReportForm(initial=initial),
+        request.GET.get("q", ""),
+        unknown_code=code if code and terminal is None else "",
+    )
 
 
 def submit_report(request: HttpRequest) -> HttpResponse:
-    if over_limit(request, "report", settings.REPORT_RATE_LIMIT):
-        return too_many_requests(request)
+    """File the report; else say everything wrong at once, keeping checked files.
+
+    The address's rate limit was checked before the body was read (see
+    limit_before_body); only an accepted report counts towards it."""
     form = ReportForm(request.POST, request.FILES)
     form_ok = form.is_valid()
     data = form.cleaned_data
-    checked_files, file_errors = check_files(data.get("attachments", []))
+    staging.remove(request, set(request.POST.getlist("remove_staged")))
+    kept, lost = staging.load(request)
+    checked_files, file_errors = check_files(
+        data.get("attachments", []), already=len(kept)
+    )
+    file_errors += lost
     report_data = report_from(data)
     try:
         if not form_ok or file_errors:
-            # Say everything that is wrong at once; nothing is written here.
+            # Nothing is written here but the checked files, kept for the next try.
             actions.clean_report(report_data, None)
         else:
             case = actions.create_case(
-                Actor(label="customer"), report_data, checked_files
+                Actor(label="customer"), report_data, kept + checked_files
             )
-            request.session[SUBMITTED_KEY] = case.reference
+            accepted(request, case)
             return redirect("portal:submitted")
     except InvalidInput as error:
         form.add_domain_errors(error.fields or {"": [error.message]})
+    file_errors += staging.stage(request, checked_files)
     for message in file_errors:
         form.add_error("attachments", message)
     return render_report(request, form, status=422)
+
+
+def accepted(request: HttpRequest, case: Case) -> None:
+    staging.clear(request)
+    ratelimit.count(
+        ratelimit.address_key(request, "report"), settings.REPORT_RATE_LIMIT
+    )
+    request.session[SUBMITTED_KEY] = case.reference
 
 
 def report_from(data: dict) -> actions.Report:
@@ -253,7 +297,7 @@ def status_open(request: HttpRequest, reference: str, token: str) -> HttpRespons
             return too_many_requests(request)
         canonical = normalize_reference(reference, actions.REFERENCE_PREFIX)
         case = Case.objects.filter(reference=canonical).first()
-        if case is not None and actions.check_access_code(case, token):
+        if case is not None and actions.check_access_code(case, token, link=True):
             remember_verified(request, case)
             return redirect("portal:case", reference=case.reference)
         context["refused"] = True
@@ -295,10 +339,19 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponse:
         "timeline": public_timeline(case),
         "form": form,
         "is_final": is_final,
+        "promise": actions.promised_response(case),
     }
     return render(
         request, "portal/case.html", context, status=422 if form.errors else 200
     )
+
+
+@require_POST
+def status_signout(request: HttpRequest) -> HttpResponse:
+    """Forget every case this browser proved it owns (a shared or kiosk device)."""
+    request.session.flush()
+    messages.success(request, _("You are signed out. Your cases need a new code."))
+    return redirect("portal:status")
 
 
 def public_timeline(case: Case) -> list[dict]:

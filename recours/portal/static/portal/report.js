@@ -1,5 +1,6 @@
 // The report form: say at once when chosen files cannot be sent (the server
-// checks them again, by content), and bring the error summary into view.
+// checks them again, by content), count the characters of the comment, and
+// bring the error summary into view.
 (function () {
   "use strict";
   var MAX_FILES = 5;
@@ -22,7 +23,42 @@
     out.textContent = problems.join(" ");
   }
 
+  // A live count under a text box with data-max-length. The server refuses a
+  // longer text and says so; there is no maxlength to cut a paste silently.
+  function countCharacters(box) {
+    var max = parseInt(box.dataset.maxLength, 10);
+    var lang = document.documentElement.lang || undefined;
+    var counter = document.createElement("p");
+    counter.className = "help char-count";
+    counter.id = box.id + "_count";
+    box.insertAdjacentElement("afterend", counter);
+    var described = box.getAttribute("aria-describedby");
+    box.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
+
+    function update() {
+      var count = box.value.length;
+      var over = count - max;
+      var template = over > 0 ? box.dataset.overText : box.dataset.countText;
+      counter.textContent = template
+        .replace("{count}", count.toLocaleString(lang))
+        .replace("{max}", max.toLocaleString(lang))
+        .replace("{over}", over.toLocaleString(lang));
+      counter.classList.toggle("char-count-over", over > 0);
+      if (over > 0) {
+        box.setAttribute("aria-invalid", "true");
+      } else if (!box.dataset.serverInvalid) {
+        box.removeAttribute("aria-invalid");
+      }
+    }
+    box.dataset.serverInvalid = box.getAttribute("aria-invalid") || "";
+    box.addEventListener("input", update);
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(
+      document.querySelectorAll("textarea[data-max-length]"), countCharacters
+    );
     var input = document.getElementById("id_attachments");
     var out = document.getElementById("id_attachments_clientcheck");
     if (input && out) {

@@ -1,0 +1,212 @@
+"""The customer pages and the console queue on a real phone-sized Chromium.
+
+What a test client cannot see: that the styles apply (the code box is large,
+a reference stays on one line, the kiosk from the QR sticker is in the first
+screen, the header is one row), and what axe finds, in French and in English.
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from recours.accounts.models import Role
+from recours.commerce.models import Terminal
+from recours.console.views import QUEUE_PAGE_SIZE
+from recours.portal.views import PENDING_KEY, VERIFIED_KEY
+from recours.testing import file_case, make_staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+SCREEN_HEIGHT = 844
+LOCALES = ["fr-FR", "en-GB"]
+# axe's target-size (WCAG 2.2) is asked for explicitly: the console's page links failed it.
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "rules": {"target-size": {"enabled": True}},
+}
+
+
+@pytest.fixture
+def site(settings, live_server, platform, merchant_a):
+    settings.SITE_URL = live_server.url
+    for number in range(1, 13):
+        Terminal.objects.create(
+            organization=merchant_a,
+            code=f"ALPHA-{number:02}",
+            name=f"Borne de la gare {number:02}",
+            location="Nantes",
+        )
+    return live_server.url
+
+
+@pytest.fixture
+def case(site):
+    return file_case(
+        terminal_code="ALPHA-08", contact_channel="sms", contact_phone="+33611223344"
+    )
+
+
+def cookie_of(client: Client, url: str) -> dict:
+    morsel = client.cookies[settings.SESSION_COOKIE_NAME]
+    return {"name": morsel.key, "value": morsel.value, "url": url}
+
+
+def customer_page(browser, site, locale: str, case=None):
+    """A phone whose session already proved it owns `case` (as after the code)."""
+    context = browser.new_context(**PHONE, locale=locale)
+    context.set_default_timeout(10_000)
+    if case is not None:
+        client = Client()
+        session = client.session
+        session[VERIFIED_KEY] = [case.pk]
+        session[PENDING_KEY] = case.reference
+        session.save()
+        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+        context.add_cookies([cookie_of(client, site)])
+    return context.new_page()
+
+
+def serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [
+        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def style(page, selector: str, name: str) -> str:
+    return page.evaluate(
+        "([selector, name]) => getComputedStyle(document.querySelector(selector))"
+        ".getPropertyValue(name)",
+        [selector, name],
+    )
+
+
+def line_boxes(page, selector: str) -> int:
+    return page.evaluate(
+        "selector => document.querySelector(selector).getClientRects().length",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_qr_kiosk_is_in_the_first_screen_under_a_one_row_header(
+    browser, site, locale
+):
+    # given
+    page = customer_page(browser, site, locale)
+
+    # when: the sticker of the eighth of twelve kiosks
+    page.goto(site + "/?terminal=alpha-08")
+
+    # then
+    chosen = page.locator("#chosen-kiosk").bounding_box()
+    assert chosen is not None
+    assert chosen["y"] + chosen["height"] < SCREEN_HEIGHT
+    assert "ALPHA-08" in page.locator("#chosen-kiosk").inner_text()
+    assert page.locator("input[name=terminal]:checked").get_attribute("value") == (
+        "ALPHA-08"
+    )
+    assert page.locator(".site-header").bounding_box()["height"] <= 64
+    assert serious_violations(page) == []
+
+    # when: the customer picks another kiosk, the block no longer names the first
+    page.locator("input[name=terminal][value='ALPHA-01']").check()
+
+    # then
+    assert page.locator("#chosen-kiosk").is_hidden()
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_code_page_has_a_large_code_box(browser, site, case, locale):
+    # given
+    page = customer_page(browser, site, locale, case)
+
+    # when
+    page.goto(site + "/status/code/")
+
+    # then
+    assert float(style(page, "#id_code", "font-size").removesuffix("px")) >= 24
+    assert page.locator("#id_code").get_attribute("inputmode") == "numeric"
+    assert page.locator(".site-header").bounding_box()["height"] <= 64
+    assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_case_page_is_styled_and_its_reference_stays_on_one_line(
+    browser, site, case, locale
+):
+    # given
+    page = customer_page(browser, site, locale, case)
+
+    # when
+    page.goto(site + f"/status/{case.reference}/")
+
+    # then
+    assert style(page, ".case-summary", "display") == "grid"
+    assert line_boxes(page, "h1 .reference") == 1
+    assert page.locator(".response-time").count() == 1
+    assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_link_page_keeps_the_reference_on_one_line(browser, site, case, locale):
+    # given
+    page = customer_page(browser, site, locale)
+
+    # when
+    page.goto(site + f"/status/open/{case.reference}/some-token/")
+
+    # then
+    assert line_boxes(page, "h1 .nowrap") == 1
+    assert page.locator("link[href$='portal/portal.css']").count() == 1
+    assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_status_page_passes_axe(browser, site, locale):
+    # given
+    page = customer_page(browser, site, locale)
+
+    # when
+    page.goto(site + "/status/")
+
+    # then
+    assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_console_queue_and_its_page_links_pass_axe(browser, site, platform, locale):
+    # given: two pages of cases, and an agent's session
+    for _number in range(QUEUE_PAGE_SIZE + 1):
+        file_case(terminal_code="ALPHA-01")
+    client = Client()
+    client.force_login(make_staff("claire", platform, Role.AGENT))
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale=locale
+    )
+    context.add_cookies([cookie_of(client, site)])
+    page = context.new_page()
+
+    # when
+    page.goto(site + "/console/")
+
+    # then
+    link = page.locator(".pagination a").first.bounding_box()
+    assert link["width"] >= 24
+    assert link["height"] >= 24
+    assert serious_violations(page) == []
+    context.close()
