@@ -330,7 +330,9 @@ if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend
 # "http" posts JSON to SMS_HTTP_URL with SMS_HTTP_TOKEN as a bearer token.
 SMS_BACKEND = env_str("SMS_BACKEND", "record")
 if SMS_BACKEND not in ("record", "http"):
-    raise ImproperlyConfigured(f"SMS_BACKEND must be record or http, not {SMS_BACKEND!r}")
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND must be record or http, not {SMS_BACKEND!r}"
+    )
 SMS_HTTP_URL = env_str("SMS_HTTP_URL")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
 SMS_SENDER = env_str("SMS_SENDER", "Recours")

@@ -19,9 +19,7 @@ def upload(name: str, content: bytes, content_type: str = "image/png"):
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-def test_the_form_lists_kiosks_and_preselects_the_sticker_code(
-    client, kiosk, kiosk_b
-):
+def test_the_form_lists_kiosks_and_preselects_the_sticker_code(client, kiosk, kiosk_b):
     kiosk_b.is_active = False
     kiosk_b.save()
     response = client.get(reverse("portal:report"), {"terminal": kiosk.code.lower()})
