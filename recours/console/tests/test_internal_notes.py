@@ -78,3 +78,23 @@ def test_the_merchant_timeline_keeps_public_lines_and_drops_platform_ones(
     assert platform_note not in lines
     assert [line.type for line in lines] == ["created"]
     assert lines[0].audience == Audience.EVERYONE
+
+
+def test_the_page_marks_a_platform_note_and_says_who_reads_a_new_one(
+    case_a, agent, merchant_a_agent, agent_client, alpha_client
+):
+    # given
+    platform_note = note(agent, case_a, PLATFORM_NOTE)
+    merchant_note = note(merchant_a_agent, case_a, MERCHANT_NOTE)
+
+    # when
+    platform_html = page(agent_client, case_a)
+    merchant_html = page(alpha_client, case_a)
+
+    # then
+    platform_line = platform_html.split(f'id="event-{platform_note.pk}"')[1]
+    merchant_line = platform_html.split(f'id="event-{merchant_note.pk}"')[1]
+    assert "Platform only" in platform_line.split("</li>")[0]
+    assert "Platform only" not in merchant_line.split("</li>")[0]
+    assert "Only platform staff will read this note" in platform_html
+    assert "Your team and the platform will read this note" in merchant_html

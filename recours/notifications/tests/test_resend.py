@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, NotFound
@@ -12,6 +13,14 @@ from recours.testing import NOW
 from recours.testing.servers import queue
 
 ACTOR = Actor(label="agent", user_id=None)
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # The command's messages are read in English.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def failed(key: str, organization_id: int | None = None) -> OutboxMessage:
