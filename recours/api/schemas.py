@@ -177,6 +177,10 @@ class CaseDetail(CaseOut):
 
     @staticmethod
     def resolve_timeline(case: Case) -> list[CaseEvent]:
+        # A case just created carries the line it was written with: no SELECT.
+        known = getattr(case, "public_events", None)
+        if known is not None:
+            return known
         return list(case.events.filter(is_public=True))
 
 

@@ -250,6 +250,9 @@ def create_case(
     3. Triage (kind, priority, team) and set the first deadline.
     4. In one transaction: the case, its first timeline line, its files, the audit
        event and the acknowledgement in the outbox.
+
+    The case comes back with `public_events`, the public lines just written, so
+    a caller showing its timeline reads nothing back.
     """
     report, terminal = clean_report(report, scope)
     match = match_identifiers(
@@ -295,7 +298,8 @@ def create_case(
         case.due_at, case.due_action = workflow.due_at(case, case.status, now)
         try:
             with transaction.atomic():
-                save_new_case(actor, case, files)
+                event = save_new_case(actor, case, files)
+            case.public_events = [event]
             return case
         except IntegrityError:
             if Case.objects.filter(reference=case.reference).exists():
@@ -315,7 +319,8 @@ def owning_organization(
     return Organization.objects.get(kind=Organization.Kind.PLATFORM)
 
 
-def save_new_case(actor: Actor, case: Case, files: list[CheckedFile]) -> None:
+def save_new_case(actor: Actor, case: Case, files: list[CheckedFile]) -> CaseEvent:
+    """Write a new case with its first (public) timeline line; return that line."""
     case.save()
     event = add_event(
         case, actor, CaseEvent.Type.CREATED, case.description, public=True
@@ -335,6 +340,7 @@ def save_new_case(actor: Actor, case: Case, files: list[CheckedFile]) -> None:
                  data={"kind": case.kind, "unmatched": case.unmatched})  # fmt: skip
     notify_customer(case, "case_acknowledged", f"case:{case.reference}:ack",
                     expected_response(case))  # fmt: skip
+    return event
 
 
 def add_event(

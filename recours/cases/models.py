@@ -110,6 +110,10 @@ class Case(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column: the public timeline lines already in memory, when whoever
+    # loaded the case has them (create_case sets the line it wrote).
+    public_events: list["CaseEvent"]
+
     class Meta:
         indexes = [
             models.Index(fields=["organization", "status", "created_at"]),

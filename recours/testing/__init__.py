@@ -1,13 +1,16 @@
 """Helpers for the test suite, importable from any test (conftest files only
 hold fixtures). Nothing here runs in production."""
 
+import contextlib
 import functools
 import struct
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 
 from recours.accounts.actions import create_api_key
@@ -24,6 +27,22 @@ PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Tests hash passwords with this fast hasher (set in the root conftest).
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL sent to the default database inside the block, in order.
+
+    CaptureQueriesContext loses a request's statements: the test client's
+    request_started signal empties the query log it slices."""
+    sent: list[str] = []
+
+    def remember(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(remember):
+        yield sent
 
 
 def make_staff(username: str, organization: Organization, role: str):

@@ -9,7 +9,7 @@ from recours.cases.models import Case
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent, IdempotencyRecord
 from recours.notifications.models import OutboxMessage
-from recours.testing import client_with, report
+from recours.testing import client_with, report, statements
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -21,6 +21,11 @@ def post(client, body, **headers):
         content_type="application/json",
         headers=headers,
     )
+
+
+def read_case(client, reference: str) -> dict:
+    """The case as GET reads it from the database."""
+    return client.get(reverse("api:case_detail", args=[reference])).json()
 
 
 def nothing_written() -> bool:
@@ -53,6 +58,24 @@ def test_it_creates_a_case_and_queues_the_acknowledgement(frozen, api_a, merchan
     assert message.about == f"cases.case:{case.pk}"
     audit = AuditEvent.objects.get(action="case.created")
     assert audit.actor_label == f"api:{secret_a[:11]}"
+
+
+def test_it_answers_with_the_timeline_it_wrote_without_reading_it_back(
+    frozen, api_a, customer_a
+):
+    # when
+    with statements() as sent:
+        response = post(api_a, report(description="Ma carte a été refusée."))
+
+    # then
+    body = response.json()
+    fresh = read_case(api_a, body["reference"])
+    assert body["timeline"] == fresh["timeline"]
+    assert [entry["body"] for entry in body["timeline"]] == ["Ma carte a été refusée."]
+    event_reads = [sql for sql in sent
+                   if sql.startswith("SELECT") and "cases_caseevent" in sql]  # fmt: skip
+    assert event_reads == []
+    assert sent  # the wrapper saw the request's statements
 
 
 def test_it_exposes_no_contact_details_notes_or_staff(frozen, api_a, customer_a):
