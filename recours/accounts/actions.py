@@ -10,7 +10,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
 
 from recours.accounts.models import (
     ApiKey,
@@ -20,6 +19,7 @@ from recours.accounts.models import (
     VerificationCode,
     hash_api_key,
 )
+from recours.core import clock
 from recours.core.audit import Actor, record
 from recours.core.errors import Conflict, InvalidInput, NotFound
 
@@ -49,7 +49,7 @@ def revoke_api_key(actor: Actor, prefix: str) -> ApiKey:
         if key is None:
             raise NotFound(f"No API key has the prefix {prefix!r}.")
         if key.revoked_at is None:
-            key.revoked_at = timezone.now()
+            key.revoked_at = clock.now()
             key.save(update_fields=["revoked_at"])
             record(actor, "api_key.revoked", key, organization_id=key.organization_id)
     return key
@@ -62,7 +62,7 @@ def authenticate_api_key(secret: str) -> ApiKey | None:
         .first()
     )
     if key is not None:
-        now = timezone.now()
+        now = clock.now()
         # Touch at most once a minute so reads do not write on every request.
         if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
@@ -89,7 +89,7 @@ def issue_codes(
     (see check_code). Returns each channel's secret, which only the message
     carries. The caller serializes requests for one subject (a row lock).
     """
-    now = timezone.now()
+    now = clock.now()
     expires_at = now + timedelta(seconds=settings.VERIFICATION_CODE_TTL_SECONDS)
     issued = {}
     with transaction.atomic():
@@ -125,7 +125,7 @@ def check_code(subject: str, secret: str, *, link: bool = False) -> bool:
     live code and link of the subject: each opens the case once, and using one
     ends the other.
     """
-    now = timezone.now()
+    now = clock.now()
     channels = [LINK_CHANNEL] if link else list(TYPED_CHANNELS)
     with transaction.atomic():
         live = (

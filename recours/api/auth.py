@@ -7,13 +7,12 @@ import math
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.errors import Throttled
 from ninja.security import APIKeyHeader, HttpBearer
 
 from recours.accounts.actions import authenticate_api_key
 from recours.accounts.models import ApiKey
-from recours.core import ratelimit
+from recours.core import clock, ratelimit
 
 # Our secrets are 46 characters; anything much longer is not worth hashing.
 SECRET_LENGTH_MAX = 200
@@ -35,7 +34,7 @@ def key_from_secret(secret: str | None) -> ApiKey | None:
 
 def seconds_to_next_window(rate: str) -> int:
     _limit, period_seconds = ratelimit.parse_rate(rate)
-    now = timezone.now()
+    now = clock.now()
     start = ratelimit.window_start(now, period_seconds)
     elapsed = (now - start).total_seconds()
     return max(1, math.ceil(period_seconds - elapsed))

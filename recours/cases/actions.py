@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -33,7 +33,7 @@ from recours.cases.models import (
 )
 from recours.commerce.lookups import match_identifiers, same_text
 from recours.commerce.models import Order, Terminal
-from recours.core import audit, ratelimit
+from recours.core import audit, clock, ratelimit
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.core.references import new_reference
@@ -266,7 +266,7 @@ def create_case(
     organization = owning_organization(terminal, match.order, match.customer, scope)
     priority, team = triage(report.problem, report.payment_started, organization)
     kind = KIND_BY_PROBLEM[Problem(report.problem)]
-    now = timezone.now()
+    now = clock.now()
     for _attempt in range(5):
         case = Case(
             reference=new_reference(REFERENCE_PREFIX),
@@ -354,7 +354,7 @@ def add_event(
     return CaseEvent.objects.create(
         case=case,
         type=type,
-        created_at=timezone.now(),
+        created_at=clock.now(),
         actor_id=actor.user_id,
         actor_label=actor.label,
         body=body,
@@ -398,7 +398,7 @@ def require_member(membership: Membership, case: Case) -> None:
 def move_to(case: Case, actor: Actor, target: str, reason: str = "") -> None:
     """Set the state and its deadline together (invariant 8); caller holds the lock."""
     source = case.status
-    now = timezone.now()
+    now = clock.now()
     case.status = target
     case.due_at, case.due_action = workflows.for_kind(case.kind).due_at(
         case, target, now
@@ -467,7 +467,7 @@ def assign(membership: Membership, actor: Actor, case: Case,
             ):
                 raise PermissionDenied(_("This person cannot work on this case."))
         case.assignee = assignee
-        case.updated_at = timezone.now()
+        case.updated_at = clock.now()
         case.save(update_fields=["assignee", "updated_at"])
         name = assignee.get_username() if assignee is not None else ""
         add_event(case, actor, CaseEvent.Type.ASSIGNED, name, public=False)
@@ -609,7 +609,7 @@ def expire_one(case: Case) -> None:
         position = PRIORITY_ORDER.index(Priority(case.priority))
         case.priority = PRIORITY_ORDER[min(position + 1, len(PRIORITY_ORDER) - 1)]
         case.due_at, case.due_action = workflows.for_kind(case.kind).due_at(
-            case, case.status, timezone.now()
+            case, case.status, clock.now()
         )
         case.save(update_fields=["priority", "due_at", "due_action"])
         add_event(case, actor, CaseEvent.Type.ESCALATED, public=False,
@@ -639,7 +639,7 @@ def log_deadline(case: Case, action: str) -> None:
 
 def expire_due() -> int:
     """Worker job: apply every passed deadline, a small batch at a time."""
-    now = timezone.now()
+    now = clock.now()
     handled = 0
     with transaction.atomic():
         due = list(

@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -41,7 +40,7 @@ from recours.console.forms import (
     SmsFilterForm,
     StatusForm,
 )
-from recours.core import ratelimit
+from recours.core import clock, ratelimit
 from recours.core.audit import Actor
 from recours.core.errors import (
     Conflict,
@@ -248,7 +247,7 @@ def tab_counts(cases: QuerySet[Case], user: User | AnonymousUser) -> dict[str, i
 @require_GET
 @staff_required
 def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
-    now = timezone.now()
+    now = clock.now()
     form = QueueFilterForm(request.GET, terminals=visible_terminals(membership))
     cases = filtered_cases(visible_cases(membership), form, now)
     tabs = queue_tabs(membership)
@@ -364,7 +363,7 @@ def render_case(
         "status_label": labels.status_label(case.kind, case.status),
         "is_final": workflow.state(case.status).is_final,
         "due_action": DUE_ACTION_LABELS.get(case.due_action, case.due_action),
-        "overdue": case.due_at is not None and case.due_at < timezone.now(),
+        "overdue": case.due_at is not None and case.due_at < clock.now(),
         "order_total": order_total,
         "timeline": staff_timeline(membership, case),
         "loose_attachments": case.attachments.filter(event__isnull=True),

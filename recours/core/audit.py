@@ -2,8 +2,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from recours.core import clock
 from recours.core.models import AuditEvent
 
 
@@ -32,7 +32,7 @@ def record(
     """Append an audit event; must run inside the action's transaction."""
     assert transaction.get_connection().in_atomic_block, "audit outside a transaction"
     return AuditEvent.objects.create(
-        created_at=timezone.now(),
+        created_at=clock.now(),
         actor_id=actor.user_id,
         actor_label=actor.label,
         action=action,

@@ -9,9 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.utils import timezone
 
-from recours.core import heartbeat
+from recours.core import clock, heartbeat
 
 # Migrations do not un-apply themselves while the process runs, so once they
 # were all applied the (costly) check is skipped for the life of the process.
@@ -49,7 +48,7 @@ def worker_problem() -> str | None:
     if seen_at is None:
         return "no worker has ever run"
     max_age = timedelta(seconds=settings.READY_WORKER_MAX_AGE_SECONDS)
-    age = timezone.now() - seen_at
+    age = clock.now() - seen_at
     if age > max_age:
         return f"no worker seen for {int(age.total_seconds())} s"
     return None

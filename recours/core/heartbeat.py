@@ -8,8 +8,7 @@ import threading
 from datetime import datetime
 from time import monotonic
 
-from django.utils import timezone
-
+from recours.core import clock
 from recours.core.models import WorkerHeartbeat
 
 BEAT_INTERVAL_SECONDS = 10
@@ -30,7 +29,7 @@ def beat() -> int:
         ):
             return 0
         WorkerHeartbeat.objects.update_or_create(
-            name=NAME, defaults={"seen_at": timezone.now()}
+            name=NAME, defaults={"seen_at": clock.now()}
         )
         _last_beat_monotonic = now_monotonic
     return 0

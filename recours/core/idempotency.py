@@ -4,8 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from recours.core import clock
 from recours.core.errors import Conflict
 from recours.core.models import IdempotencyRecord
 
@@ -39,7 +39,7 @@ def run_once(
                     fingerprint=digest,
                     status_code=status_code,
                     body=body,
-                    created_at=timezone.now(),
+                    created_at=clock.now(),
                 )
                 return status_code, body
     except IntegrityError:

@@ -11,9 +11,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from recours.core import proxies
+from recours.core import clock, proxies
 from recours.core.models import RateCounter
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -35,7 +34,7 @@ def window_start(now: datetime, period_seconds: int) -> datetime:
 def hit(key: str, rate: str) -> bool:
     """Count one request; return True if it is over the limit."""
     limit, period_seconds = parse_rate(rate)
-    start = window_start(timezone.now(), period_seconds)
+    start = window_start(clock.now(), period_seconds)
     return count_one(key, start) > limit
 
 
@@ -89,7 +88,7 @@ def reached(key: str, rate: str) -> bool:
     It reads the counter hit() writes, so a limit can be checked before a
     request is worth counting (only accepted reports count, say)."""
     limit, period_seconds = parse_rate(rate)
-    start = window_start(timezone.now(), period_seconds)
+    start = window_start(clock.now(), period_seconds)
     counter = RateCounter.objects.filter(key=key, window_start=start).first()
     return counter is not None and counter.count >= limit
 
@@ -106,7 +105,7 @@ def address_key(request: HttpRequest, name: str) -> str:
 def seconds_left(rate: str) -> int:
     """Seconds until the current window of `rate` ends and the count starts over."""
     _limit, period_seconds = parse_rate(rate)
-    now = timezone.now()
+    now = clock.now()
     end = window_start(now, period_seconds) + timedelta(seconds=period_seconds)
     return max(1, math.ceil((end - now).total_seconds()))
 
@@ -125,6 +124,6 @@ def too_many_requests(request: HttpRequest, rate: str = "") -> HttpResponse:
 
 def purge_old(now: datetime | None = None) -> int:
     """Worker job: drop windows older than a day."""
-    cutoff = (now or timezone.now()) - timedelta(days=1)
+    cutoff = (now or clock.now()) - timedelta(days=1)
     deleted, _ = RateCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted

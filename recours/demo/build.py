@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q
-from django.utils import timezone
 from faker import Faker
 
 from recours.accounts.models import Customer, Membership, Organization, VerificationCode
@@ -26,8 +25,9 @@ from recours.accounts.phones import to_e164
 from recours.cases import actions, workflows
 from recours.cases.access import staff_actor
 from recours.cases.actions import Report
-from recours.cases.models import Case, CaseEvent, ContactChannel, Problem, Team
+from recours.cases.models import Case, ContactChannel, Problem, Team
 from recours.commerce.models import Order, Payment, Terminal
+from recours.core import append_only, clock
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent
 from recours.core.references import ALPHABET
@@ -114,9 +114,12 @@ def delete_demo_data() -> dict[str, int]:
     }
     delete_case_traces(references)
     OutboxMessage.objects.filter(organization_id__in=organization_ids).delete()
-    AuditEvent.objects.filter(
-        Q(organization_id__in=organization_ids) | Q(actor_id__in=user_ids)
-    ).delete()
+    # The audit trail is append-only; the demo's own is erased with its data.
+    append_only.erase(
+        AuditEvent.objects.filter(
+            Q(organization_id__in=organization_ids) | Q(actor_id__in=user_ids)
+        )
+    )
     cases.delete()
     Payment.objects.filter(order__organization_id__in=organization_ids).delete()
     Order.objects.filter(organization_id__in=organization_ids).delete()
@@ -393,7 +396,7 @@ class DemoBuilder:
 
     def __init__(self, seed: int, now: datetime | None = None) -> None:
         self.seed = seed
-        self.now = now or timezone.now()
+        self.now = now or clock.now()
         self.rng = random.Random(seed)
         self.organizations: dict[str, Organization] = {}
         self.staff: dict[str, Membership] = {}
@@ -817,28 +820,24 @@ class DemoBuilder:
     def play_case(
         self, rng: random.Random, report: Report, scenario: str, created_at: datetime
     ) -> Case:
-        """Create the case, play its scenario, then move it to its simulated past.
+        """Create the case and play its scenario in its simulated past.
 
-        The actions stamp rows with the real clock, and the demo must show a
-        month of history. Rewriting timestamps with update() is acceptable here
-        and nowhere else: these rows describe a past that never happened.
-        1. Create the case and each step with the real actions.
-        2. After each, restamp the rows it wrote (timeline, audit, outbox).
-        3. Finally set the case's own times and recompute its deadline from the
-           moment it entered its current state.
+        The demo must show a month of history, and history rows (timeline,
+        audit, outbox) are never rewritten: each real action runs with the
+        clock set to its simulated moment, so its rows are written with it.
+        Finally the case's own times and deadline are set from the moment it
+        entered its current state.
         """
-        mark = timezone.now()
-        case = actions.create_case(Actor(label="customer"), report, [])
-        restamp(case, mark, created_at)
+        with clock.at(created_at):
+            case = actions.create_case(Actor(label="customer"), report, [])
         track = Track(created_at, created_at, created_at, case.status)
         steps = self.script(rng, case, scenario)
         latest = self.now - LATEST_STEP_MARGIN
         for step, moment in zip(
             steps, step_times(rng, steps, created_at, latest), strict=True
         ):
-            mark = timezone.now()
-            self.run(step, case)
-            restamp(case, mark, moment)
+            with clock.at(moment):
+                self.run(step, case)
             case.refresh_from_db()
             follow(track, case, moment)
         settle(case, track)
@@ -1064,17 +1063,6 @@ def step_times(
         moment += timedelta(hours=delay * factor)
         moments.append(moment)
     return moments
-
-
-def restamp(case: Case, since: datetime, moment: datetime) -> None:
-    """Move the rows an action just wrote for this case to its simulated moment."""
-    CaseEvent.objects.filter(case=case, created_at__gte=since).update(created_at=moment)
-    AuditEvent.objects.filter(
-        object_type="cases.case", object_id=str(case.pk), created_at__gte=since
-    ).update(created_at=moment)
-    OutboxMessage.objects.filter(
-        about=f"cases.case:{case.pk}", created_at__gte=since
-    ).update(created_at=moment, next_attempt_at=moment)
 
 
 def follow(track: Track, case: Case, moment: datetime) -> None:

@@ -9,10 +9,9 @@ import logging
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from recours.core import audit
+from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, NotFound
 from recours.notifications.models import OutboxMessage
@@ -83,7 +82,7 @@ def requeue(actor: Actor, message: OutboxMessage) -> None:
     failed_attempts = message.attempts
     message.status = OutboxMessage.Status.PENDING
     message.attempts = 0
-    message.next_attempt_at = timezone.now()
+    message.next_attempt_at = clock.now()
     message.lease_token = ""
     message.lease_until = None
     message.save(

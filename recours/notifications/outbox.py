@@ -8,9 +8,9 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models.constants import OnConflict
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
-from recours.core import worker
+from recours.core import clock, worker
 from recours.core.worker import skip_locked
 from recours.notifications import sms
 from recours.notifications.models import Channel, OutboxMessage
@@ -37,7 +37,7 @@ def enqueue(
     with translation.override(language):
         subject = render_to_string(f"notifications/{template}.subject.txt", context)
         body = render_to_string(f"notifications/{template}.body.txt", context)
-    now = timezone.now()
+    now = clock.now()
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         channel=channel,
@@ -86,7 +86,7 @@ def insert_new(message: OutboxMessage) -> bool:
 
 def claim(batch_size: int = CLAIM_BATCH_SIZE) -> list[OutboxMessage]:
     """Lease a few due messages; rows leased by a live worker are skipped."""
-    now = timezone.now()
+    now = clock.now()
     token = secrets.token_hex(8)
     with transaction.atomic():
         due = list(
@@ -139,7 +139,7 @@ def renew_lease(message: OutboxMessage) -> bool:
     then a second worker may claim its last rows. Renewing row by row means
     only the holder of the current token sends.
     """
-    lease_until = timezone.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    lease_until = clock.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     renewed = OutboxMessage.objects.filter(
         pk=message.pk,
         lease_token=message.lease_token,
@@ -173,7 +173,7 @@ def deliver_one(message: OutboxMessage) -> None:
     mine.update(
         attempts=attempts,
         status=OutboxMessage.Status.SENT,
-        sent_at=timezone.now(),
+        sent_at=clock.now(),
         lease_token="",
         last_error="",
     )
@@ -192,7 +192,7 @@ def record_failure(message: OutboxMessage, attempts: int, error: Exception) -> N
     OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token).update(
         attempts=attempts,
         status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
-        next_attempt_at=timezone.now() + timedelta(seconds=backoff),
+        next_attempt_at=clock.now() + timedelta(seconds=backoff),
         lease_token="",
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )

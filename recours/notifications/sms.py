@@ -6,8 +6,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from recours.core import clock
 from recours.notifications.models import SmsMessage
 
 
@@ -26,7 +26,7 @@ class RecordingSender:
                     sender=settings.SMS_SENDER,
                     body=body,
                     idempotency_key=idempotency_key,
-                    created_at=timezone.now(),
+                    created_at=clock.now(),
                 )
         except IntegrityError:
             pass  # Already sent by an earlier attempt: deliver once.

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import Count, Min
-from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from recours.cases.models import Case
+from recours.core import clock
 from recours.notifications.models import Channel, OutboxMessage
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -65,7 +65,7 @@ class DatabaseCollector(Collector):
     """Business figures counted with a few aggregate queries per scrape."""
 
     def collect(self) -> Iterator[Metric]:
-        now = timezone.now()
+        now = clock.now()
         yield self.cases_opened()
         yield from self.outbox_backlog(now)
         yield from self.outbox_outcomes()

@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from recours.cases.evidence import CheckedFile
-from recours.core import ratelimit
+from recours.core import clock, ratelimit
 
 log = logging.getLogger("recours.portal")
 SESSION_KEY = "portal.staged_files"
@@ -120,7 +119,7 @@ def clear(request: HttpRequest) -> None:
 
 def purge_old(now: datetime | None = None) -> int:
     """Delete kept files older than a day; return how many."""
-    cutoff = (now or timezone.now()) - MAX_AGE
+    cutoff = (now or clock.now()) - MAX_AGE
     try:
         _directories, names = default_storage.listdir(DIRECTORY)
     except FileNotFoundError:

@@ -218,7 +218,7 @@ def test_it_moves_cases_through_their_workflows(demo_output, db):
 
 def test_it_spreads_history_over_the_last_month(demo_output, db):
     # given
-    now = build.timezone.now()
+    now = build.clock.now()
 
     # then
     for case in Case.objects.prefetch_related("events"):
