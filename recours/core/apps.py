@@ -7,7 +7,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from recours.core import heartbeat, ratelimit, worker
+        from django.db.backends.signals import connection_created
+
+        from recours.core import append_only, heartbeat, ratelimit, worker
+
+        connection_created.connect(append_only.register_sqlite_function)
 
         # Returns 0 so an idle worker still sleeps after purging.
         worker.register("ratelimit-purge", lambda: ratelimit.purge_old() and 0)

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
 
+from recours.core.append_only import AppendOnlyModel
 
-class AuditEvent(models.Model):
+
+class AuditEvent(AppendOnlyModel):
     """Who did what to which object, when and why. Append-only."""
 
     created_at = models.DateTimeField(db_index=True)
@@ -25,10 +27,6 @@ class AuditEvent(models.Model):
         return (
             f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
         )
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        assert self._state.adding, "audit events are never updated"
-        super().save(*args, **kwargs)
 
 
 class IdempotencyRecord(models.Model):

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
 
 from recours.accounts.actions import add_membership
 from recours.accounts.models import Membership, Organization, Role
@@ -14,6 +15,14 @@ from recours.core.errors import InvalidInput
 from recours.testing import make_staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # The refusals are read in English.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def new_user(username: str = "someone"):

@@ -1,6 +1,7 @@
 import pytest
 from django.db import transaction
 
+from recours.core.append_only import AppendOnlyError
 from recours.core.audit import Actor, record
 from recours.core.models import AuditEvent, RateCounter
 from recours.testing import NOW
@@ -51,7 +52,7 @@ def test_it_never_updates_an_event(transactional_db):
 
     # when / then
     event.reason = "rewritten"
-    with pytest.raises(AssertionError):
+    with pytest.raises(AppendOnlyError):
         event.save()
     event.refresh_from_db()
     assert event.reason == ""

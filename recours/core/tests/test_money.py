@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recours.core.money import MINOR_DIGITS, Money
+from recours.core.money import MINOR_DIGITS, Money, total, totals_by_currency
 
 CURRENCIES = ["EUR", "USD", *MINOR_DIGITS]
 
@@ -87,15 +87,15 @@ def test_it_formats_from_integers():
 
 
 def test_it_refuses_a_float_amount_and_a_bad_currency():
-    with pytest.raises(AssertionError):
+    with pytest.raises(TypeError):
         Money(12.3, "EUR")  # type: ignore[arg-type]
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError):
         Money(1, "eur")
 
 
 def test_it_adds_only_the_same_currency():
     assert Money(1, "EUR") + Money(2, "EUR") == Money(3, "EUR")
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError):
         Money(1, "EUR") + Money(2, "USD")
 
 
@@ -114,3 +114,46 @@ def test_it_round_trips_formatting_and_parsing(amount_minor, currency):
     assert code == currency
     assert Money.parse(text, currency) == money
     assert Money.parse(text.replace(".", ","), currency) == money
+
+
+def test_it_subtracts_negates_and_compares_within_one_currency():
+    # given
+    ten, three = Money(1000, "EUR"), Money(300, "EUR")
+
+    # then
+    assert ten - three == Money(700, "EUR")
+    assert three - ten == Money(-700, "EUR")
+    assert -three == Money(-300, "EUR")
+    assert three < ten and ten > three and three <= three and ten >= ten
+    assert Money.zero("EUR").is_zero()
+    assert (three - ten).is_negative()
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a < b,
+        lambda a, b: a >= b,
+    ],
+)
+def test_it_refuses_to_mix_currencies(operation):
+    # when / then
+    with pytest.raises(ValueError, match="mixed currencies: EUR and USD"):
+        operation(Money(100, "EUR"), Money(100, "USD"))
+
+
+def test_it_sums_in_one_currency_and_per_currency():
+    # given
+    amounts = [Money(100, "EUR"), Money(250, "USD"), Money(-30, "EUR")]
+
+    # then
+    assert total(amounts[::2], "EUR") == Money(70, "EUR")
+    assert total([], "CHF") == Money(0, "CHF")
+    assert totals_by_currency(amounts) == {
+        "EUR": Money(70, "EUR"),
+        "USD": Money(250, "USD"),
+    }
+    with pytest.raises(ValueError, match="mixed currencies"):
+        total(amounts, "EUR")
