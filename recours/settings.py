@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "ninja",
     "recours.core",
     "recours.accounts",
+    "recours.ledger",
     "recours.commerce",
     "recours.notifications",
     "recours.cases",
