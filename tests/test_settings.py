@@ -87,6 +87,21 @@ def test_it_keeps_a_generated_demo_secret_key(tmp_path):
 
 
 @pytest.mark.slow
+def test_it_keeps_a_sqlite_connection_between_requests(tmp_path):
+    # when
+    result = run_manage(
+        "shell", "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])",
+        RECOURS_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/r.sqlite3",
+    )  # fmt: skip
+
+    # then: reopening the file on every request cost ~0.7 ms of an API POST
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["300", "True"]
+
+
+@pytest.mark.slow
 def test_it_passes_the_deploy_checks_in_production(tmp_path):
     # when
     result = run_manage(

@@ -25,4 +25,7 @@ else:
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # As in recours/settings.py: the connection is kept between requests.
+    _database["CONN_MAX_AGE"] = 300
+    _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}

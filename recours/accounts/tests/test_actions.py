@@ -15,7 +15,7 @@ from recours.accounts.models import ApiKey, VerificationCode, hash_api_key
 from recours.core.audit import Actor
 from recours.core.errors import Conflict
 from recours.core.models import AuditEvent
-from recours.testing import NOW
+from recours.testing import NOW, statements
 
 
 def test_it_creates_a_key_and_stores_only_its_hash(merchant_a):
@@ -61,6 +61,23 @@ def test_it_touches_last_use_at_most_once_a_minute(merchant_a):
     # then
     assert after_30_seconds == NOW
     assert key.last_used_at == NOW + timedelta(seconds=61)
+
+
+def test_it_finds_a_key_in_one_select_without_ordering(merchant_a):
+    # given: a key used a moment ago, so its last use is not written again
+    with time_machine.travel(NOW, tick=False):
+        key, secret = create_api_key(Actor(label="admin"), merchant_a, "ERP")
+        authenticate_api_key(secret)
+
+        # when
+        with statements() as sent:
+            found = authenticate_api_key(secret)
+
+    # then: key_hash is unique, so no ORDER BY to compile and run
+    assert found == key
+    assert found.organization == merchant_a
+    assert len(sent) == 1, sent
+    assert "ORDER BY" not in sent[0]
 
 
 def test_it_issues_six_digit_codes_and_long_link_tokens(db):
