@@ -141,3 +141,16 @@ class SmsFilterForm(forms.Form):
 
     def value(self) -> str:
         return self.cleaned_data.get("to", "") if self.is_valid() else ""
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Customer number, name, phone or e-mail."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def value(self) -> str:
+        return self.cleaned_data.get("q", "").strip() if self.is_valid() else ""

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from recours.console import views
+from recours.console import customer_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/<str:reference>/note/", views.add_note, name="note"),
     path("cases/<str:reference>/reply/", views.reply, name="reply"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("customers/", customer_views.customers, name="customers"),
+    path("customers/<int:pk>/", customer_views.customer, name="customer"),
     path("sms/", views.sms, name="sms"),
     path("undelivered/", views.undelivered, name="undelivered"),
     path("undelivered/resend-all/", views.resend_all, name="resend_all"),

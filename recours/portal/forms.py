@@ -200,3 +200,19 @@ class MessageForm(PortalForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Write a message first.")},
     )
+
+
+class CustomerNumberForm(PortalForm):
+    customer_number = forms.CharField(
+        label=_("Customer number"),
+        max_length=40,
+        help_text=_("As written on your invoices and in your account."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": _("Type your customer number.")},
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recours.portal import views
+from recours.portal import portfolio_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
         views.status_open,
         name="status_open",
     ),
+    path("portfolio/", portfolio_views.start, name="portfolio"),
+    path("portfolio/code/", portfolio_views.code, name="portfolio_code"),
+    path("portfolio/mine/", portfolio_views.mine, name="portfolio_mine"),
+    path("portfolio/signout/", portfolio_views.signout, name="portfolio_signout"),
     path("status/signout/", views.status_signout, name="status_signout"),
     # Last: "code", "open" and "signout" above are not references.
     path("status/<str:reference>/", views.case_page, name="case"),
