@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "recours.commerce",
     "recours.notifications",
     "recours.cases",
+    "recours.integrity",
     "recours.portal",
     "recours.console",
     "recours.api",
@@ -383,6 +384,12 @@ SLA_FIRST_RESPONSE_HOURS = {
 }
 PROTECTION_MERCHANT_ANSWER_DAYS = env_int(
     "PROTECTION_MERCHANT_ANSWER_DAYS", 5, minimum=1
+)
+# Integrity: how often the worker runs the detectors, and the amount (minor
+# units) above which a correction needs a second, different approver.
+RECONCILE_INTERVAL_MINUTES = env_int("RECONCILE_INTERVAL_MINUTES", 60, minimum=1)
+CORRECTION_SECOND_APPROVAL_MINOR = env_int(
+    "CORRECTION_SECOND_APPROVAL_MINOR", 50000, minimum=0
 )
 
 # LOG_FORMAT=json: one JSON object per line, with fields such as case and channel.

@@ -4,6 +4,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -15,7 +16,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from recours.accounts import actions as accounts_actions
-from recours.accounts.models import Membership, Organization
+from recours.accounts.models import Customer, Membership, Organization
 from recours.accounts.phones import to_e164
 from recours.cases import queries, workflows
 from recours.cases.evidence import CheckedFile
@@ -306,6 +307,52 @@ def create_case(
                 continue  # A reference collision: draw another one.
             raise
     raise Conflict("could not draw a free case reference")
+
+
+def open_integrity_case(
+    actor: Actor,
+    organization: Organization,
+    customer: Customer | None,
+    title: str,
+    details: dict,
+) -> Case:
+    """Open an `integrity` case for the technical team, with the detector's
+    evidence as its first (platform-only) timeline line.
+
+    Call it inside the caller's transaction. The customer is not told now: a
+    detector's finding is not yet news for them, its correction will be.
+    """
+    channel, email, phone = integrity_contact(customer)
+    now = clock.now()
+    case = Case(
+        reference=new_reference(REFERENCE_PREFIX), organization=organization,
+        kind=Kind.INTEGRITY, problem="", priority=Priority.HIGH,
+        team=Team.TECHNICIAN, source="integrity", customer=customer,
+        contact_channel=channel, contact_email=email, contact_phone=phone,
+        language=customer.language if customer else settings.LANGUAGE_CODE,
+        description=title, created_at=now, updated_at=now,
+    )  # fmt: skip
+    case.status = workflows.INCIDENT.initial
+    case.due_at, case.due_action = workflows.for_kind(Kind.INTEGRITY).due_at(
+        case, case.status, now
+    )
+    with transaction.atomic():
+        case.save()
+        add_event(case, actor, CaseEvent.Type.CREATED, title, public=False,
+                  audience=Audience.PLATFORM, data=details)  # fmt: skip
+        audit.record(actor, "case.created", case, organization_id=organization.pk,
+                     data={"kind": case.kind, "source": "integrity"})  # fmt: skip
+    return case
+
+
+def integrity_contact(customer: Customer | None) -> tuple[str, str, str]:
+    """(channel, e-mail, phone) of an integrity case: the customer's, else
+    the platform's own address (nobody to tell)."""
+    if customer is not None and customer.email:
+        return ContactChannel.EMAIL, customer.email, ""
+    if customer is not None and customer.phone:
+        return ContactChannel.SMS, "", customer.phone
+    return ContactChannel.EMAIL, parseaddr(settings.DEFAULT_FROM_EMAIL)[1], ""
 
 
 def owning_organization(

@@ -1,0 +1,484 @@
+"""Detectors: set-based queries that each find one kind of broken transaction.
+
+Each detector scans all history in a few SQL statements (no loop over the
+rows it checks) and returns its findings. A finding's fingerprint is the
+sha256 of its kind and the ids involved, so a re-run finds the same one.
+Only the serial check digits are computed in Python, over the items of the
+types that have one (streamed, never all in memory).
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import groupby
+from typing import Any
+
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+
+from recours.commerce import serials
+from recours.commerce.models import (
+    Holding,
+    HoldingMove,
+    ImportedRefund,
+    Item,
+    ItemType,
+    Order,
+    OrderLine,
+    Payment,
+    Reservation,
+    ReservationLine,
+)
+from recours.core import clock
+from recours.integrity.models import AnomalyKind
+from recours.ledger.models import AccountKind, JournalEntry, LedgerAccount, Posting
+
+# The worker jobs that lapse payments and purge holds run every few seconds;
+# give them this long before calling a row they have not reached broken.
+GRACE = timedelta(hours=1)
+COMPLETED = (Order.Status.PAID, Order.Status.FULFILLED)
+STREAM_CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    # What the fingerprint is made of: the ids (and amounts) involved.
+    ids: tuple[object, ...]
+    organization_id: int
+    customer_id: int | None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        text = ":".join([self.kind, *(str(part) for part in self.ids)])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def holding_move_about(move_pk: object) -> str:
+    """The `about` of an entry that pays for a move after the fact."""
+    return f"commerce.holdingmove:{move_pk}"
+
+
+# A holding left a portfolio with no proceeds credited.
+
+
+def unpaid_sell_backs() -> list[Finding]:
+    proceeds = Posting.objects.filter(
+        entry=OuterRef("entry"),
+        account__kind=AccountKind.WALLET,
+        account__customer=OuterRef("from_customer"),
+        amount_minor__gt=0,
+    )
+    paid_later = JournalEntry.objects.filter(
+        about=Concat(Value(holding_move_about("")), Cast(OuterRef("pk"), CharField()))
+    )
+    rows = (
+        HoldingMove.objects.filter(
+            reason=HoldingMove.Reason.SELL_BACK,
+            from_customer__isnull=False,
+            to_customer__isnull=True,
+        )
+        .filter(~Exists(proceeds), ~Exists(paid_later))
+        .values(
+            "pk",
+            "item_id",
+            "item__serial",
+            "from_customer_id",
+            "entry_id",
+            "created_at",
+            "item__item_type__organization_id",
+            "item__item_type__buyback_price_minor",
+            "item__item_type__currency",
+        )
+    )
+    return [unpaid_sell_back(row) for row in rows]
+
+
+def unpaid_sell_back(row: Mapping[str, Any]) -> Finding:
+    return Finding(
+        AnomalyKind.UNPAID_SELL_BACK,
+        (row["pk"],),
+        row["item__item_type__organization_id"],
+        row["from_customer_id"],
+        {
+            "move_id": row["pk"],
+            "item_id": row["item_id"],
+            "serial": row["item__serial"],
+            "entry_id": row["entry_id"],
+            "moved_at": row["created_at"].isoformat(),
+            "expected_minor": row["item__item_type__buyback_price_minor"],
+            "currency": row["item__item_type__currency"],
+        },
+    )
+
+
+# Items sold twice, and paid items that never reached their buyer.
+
+
+def delivered() -> Exists:
+    """For an order line: its item reached the order's customer, or an
+    identical one was given to them for this order by a correction."""
+    same_item = Q(item=OuterRef("item"))
+    replacement = Q(
+        order=OuterRef("order"),
+        reason__in=[HoldingMove.Reason.CORRECTION, HoldingMove.Reason.REPLACEMENT],
+        item__item_type=OuterRef("item__item_type"),
+    )
+    return Exists(
+        HoldingMove.objects.filter(
+            Q(to_customer=OuterRef("order__customer")) & (same_item | replacement)
+        )
+    )
+
+
+def paid_item_lines() -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(item__isnull=False, order__status__in=COMPLETED)
+
+
+def items_in_two_orders() -> QuerySet:
+    return (
+        paid_item_lines()
+        .values("item")
+        .annotate(orders=Count("order", distinct=True))
+        .filter(orders__gt=1)
+        .values("item")
+    )
+
+
+LINE_FIELDS = (
+    "item_id", "item__serial", "item__item_type_id", "order_id",
+    "order__reference", "order__customer_id", "order__organization_id",
+)  # fmt: skip
+
+
+def sold_twice() -> list[Finding]:
+    undelivered = paid_item_lines().filter(~delivered()).values("item")
+    rows = (
+        paid_item_lines()
+        .filter(item__in=items_in_two_orders())
+        .filter(item__in=undelivered)
+        .annotate(is_delivered=delivered())
+        .values(*LINE_FIELDS, "is_delivered")
+        .order_by("item_id", "order_id")
+    )
+    return [
+        sold_twice_finding(list(lines))
+        for _item, lines in groupby(rows, key=lambda row: row["item_id"])
+    ]
+
+
+def sold_twice_finding(lines: list[dict]) -> Finding:
+    first = lines[0]
+    waiting = [line for line in lines if not line["is_delivered"]]
+    return Finding(
+        AnomalyKind.SOLD_TWICE,
+        (first["item_id"], *(line["order_id"] for line in lines)),
+        first["order__organization_id"],
+        waiting[0]["order__customer_id"],
+        {
+            "item_id": first["item_id"],
+            "serial": first["item__serial"],
+            "item_type_id": first["item__item_type_id"],
+            "orders": [
+                {
+                    "order_id": line["order_id"],
+                    "reference": line["order__reference"],
+                    "customer_id": line["order__customer_id"],
+                    "delivered": line["is_delivered"],
+                }
+                for line in lines
+            ],
+            "order_id": waiting[0]["order_id"],
+        },
+    )
+
+
+def undelivered_orders() -> list[Finding]:
+    rows = (
+        paid_item_lines()
+        .filter(order__customer__isnull=False)
+        .exclude(item__in=items_in_two_orders())
+        .filter(~delivered())
+        .values(*LINE_FIELDS, "item__holding__customer_id")
+    )
+    return [undelivered_order(row) for row in rows]
+
+
+def undelivered_order(row: dict) -> Finding:
+    return Finding(
+        AnomalyKind.UNDELIVERED_ORDER,
+        (row["order_id"], row["item_id"]),
+        row["order__organization_id"],
+        row["order__customer_id"],
+        {
+            "order_id": row["order_id"],
+            "reference": row["order__reference"],
+            "item_id": row["item_id"],
+            "serial": row["item__serial"],
+            "item_type_id": row["item__item_type_id"],
+            "holder_customer_id": row["item__holding__customer_id"],
+        },
+    )
+
+
+# Serial numbers that fail their type's format or check digit.
+
+
+def bad_serials() -> list[Finding]:
+    findings: list[Finding] = []
+    for item_type in ItemType.objects.filter(Exists(Item.objects.filter(
+            item_type=OuterRef("pk")))).order_by("pk"):  # fmt: skip
+        findings.extend(bad_serials_of(item_type))
+    return findings
+
+
+def bad_serials_of(item_type: ItemType) -> list[Finding]:
+    """The format in SQL; the check digit of the rest in Python, streamed."""
+    items = Item.objects.filter(item_type=item_type)
+    anchored = rf"^(?:{item_type.serial_pattern})$"
+    fields = ("pk", "serial", "holding__customer_id")
+    findings = [
+        bad_serial(item_type, row, "format")
+        for row in items.exclude(serial__regex=anchored).values(*fields)
+    ]
+    check = serials.CHECKS.get(item_type.check_digit)
+    if check is None:
+        return findings
+    matching = items.filter(serial__regex=anchored).values(*fields)
+    findings.extend(
+        bad_serial(item_type, row, "check_digit")
+        for row in matching.iterator(chunk_size=STREAM_CHUNK_SIZE)
+        if not check(row["serial"])
+    )
+    return findings
+
+
+def bad_serial(item_type: ItemType, row: dict, problem: str) -> Finding:
+    return Finding(
+        AnomalyKind.BAD_SERIAL,
+        (row["pk"], row["serial"]),
+        item_type.organization_id,
+        row["holding__customer_id"],
+        {
+            "item_id": row["pk"],
+            "serial": row["serial"],
+            "item_type": item_type.code,
+            "pattern": item_type.serial_pattern,
+            "check_digit": item_type.check_digit,
+            "problem": problem,
+        },
+    )
+
+
+# Payments and refunds.
+
+
+def captures_without_order() -> list[Finding]:
+    awaited = Payment.objects.filter(
+        order=OuterRef("order"), status=Payment.Status.PENDING
+    )
+    rows = (
+        Payment.objects.filter(
+            status=Payment.Status.CAPTURED, captured_minor__gt=F("refunded_minor")
+        )
+        .exclude(order__status__in=COMPLETED)
+        # A pending order still awaiting a bank transfer is not finished yet.
+        .exclude(Q(order__status=Order.Status.PENDING) & Exists(awaited))
+        .values(*PAYMENT_FIELDS)
+    )
+    return [payment_finding(AnomalyKind.CAPTURE_WITHOUT_ORDER, row) for row in rows]
+
+
+PAYMENT_FIELDS = (
+    "pk", "method", "provider_payment_id", "status", "amount_minor",
+    "captured_minor", "refunded_minor", "currency", "due_at", "order_id",
+    "order__reference", "order__status", "order__organization_id",
+    "order__customer_id",
+)  # fmt: skip
+
+
+def payment_finding(kind: str, row: dict, *extra_ids: object, **extra) -> Finding:
+    details = {
+        "payment_id": row["pk"],
+        "method": row["method"],
+        "provider_payment_id": row["provider_payment_id"],
+        "status": row["status"],
+        "amount_minor": row["amount_minor"],
+        "captured_minor": row["captured_minor"],
+        "refunded_minor": row["refunded_minor"],
+        "currency": row["currency"],
+        "order_id": row["order_id"],
+        "order_reference": row["order__reference"],
+        "order_status": row["order__status"],
+        **extra,
+    }
+    if row["due_at"] is not None:
+        details["due_at"] = row["due_at"].isoformat()
+    return Finding(kind, (row["pk"], *extra_ids), row["order__organization_id"],
+                   row["order__customer_id"], details)  # fmt: skip
+
+
+def over_refunded() -> list[Finding]:
+    imported = (
+        ImportedRefund.objects.filter(payment=OuterRef("pk"))
+        .values("payment")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    rows = (
+        Payment.objects.annotate(imported_minor=Subquery(imported))
+        .filter(imported_minor__gt=F("captured_minor"))
+        .values(*PAYMENT_FIELDS, "imported_minor")
+    )
+    return [
+        payment_finding(
+            AnomalyKind.OVER_REFUNDED, row, imported_refunds_minor=row["imported_minor"]
+        )
+        for row in rows
+    ]
+
+
+def overdue_deferred_payments() -> list[Finding]:
+    rows = Payment.objects.filter(
+        status=Payment.Status.PENDING, due_at__lt=clock.now() - GRACE
+    ).values(*PAYMENT_FIELDS)
+    return [payment_finding(AnomalyKind.OVERDUE_DEFERRED_PAYMENT, row) for row in rows]
+
+
+# The books and the holds.
+
+
+def balance_drifts() -> list[Finding]:
+    summed = (
+        Posting.objects.filter(account=OuterRef("pk"))
+        .values("account")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    rows = (
+        LedgerAccount.objects.annotate(posted_minor=Coalesce(Subquery(summed), 0))
+        .exclude(balance_minor=F("posted_minor"))
+        .values(
+            "pk",
+            "organization_id",
+            "customer_id",
+            "kind",
+            "currency",
+            "balance_minor",
+            "posted_minor",
+        )
+    )
+    return [balance_drift(row) for row in rows]
+
+
+def balance_drift(row: Mapping[str, Any]) -> Finding:
+    difference_minor = row["balance_minor"] - row["posted_minor"]
+    return Finding(
+        AnomalyKind.BALANCE_DRIFT,
+        (row["pk"], difference_minor),
+        row["organization_id"],
+        row["customer_id"],
+        {
+            "account_id": row["pk"],
+            "account_kind": row["kind"],
+            "currency": row["currency"],
+            "cached_minor": row["balance_minor"],
+            "postings_minor": row["posted_minor"],
+            "difference_minor": difference_minor,
+        },
+    )
+
+
+def stale_reservations() -> list[Finding]:
+    holding = ReservationLine.objects.filter(reservation=OuterRef("pk"), is_active=True)
+    expired = Q(status=Reservation.Status.ACTIVE, expires_at__lt=clock.now() - GRACE)
+    finished_but_holding = ~Q(status=Reservation.Status.ACTIVE) & Exists(holding)
+    rows = Reservation.objects.filter(expired | finished_but_holding).values(
+        "pk", "organization_id", "customer_id", "status", "expires_at"
+    )
+    return [
+        Finding(
+            AnomalyKind.STALE_RESERVATION,
+            (row["pk"],),
+            row["organization_id"],
+            row["customer_id"],
+            {
+                "reservation_id": row["pk"],
+                "status": row["status"],
+                "expires_at": row["expires_at"].isoformat(),
+            },
+        )
+        for row in rows
+    ]
+
+
+# An item a customer had that now sits in stock with no move back.
+
+
+def vanished_holdings() -> list[Finding]:
+    last_move = HoldingMove.objects.filter(item=OuterRef("item")).order_by(
+        "-created_at", "-pk"
+    )
+    rows = (
+        Holding.objects.annotate(
+            last_to=Subquery(last_move.values("to_customer")[:1]),
+            last_move=Subquery(last_move.values("pk")[:1]),
+        )
+        .filter(last_to__isnull=False)
+        .filter(Q(customer__isnull=True) | ~Q(customer=F("last_to")))
+        .values(
+            "item_id",
+            "item__serial",
+            "item__item_type_id",
+            "organization_id",
+            "customer_id",
+            "last_to",
+            "last_move",
+        )
+    )
+    return [vanished_holding(row) for row in rows]
+
+
+def vanished_holding(row: Mapping[str, Any]) -> Finding:
+    return Finding(
+        AnomalyKind.VANISHED_HOLDING,
+        (row["item_id"], row["last_move"]),
+        row["organization_id"],
+        row["last_to"],
+        {
+            "item_id": row["item_id"],
+            "serial": row["item__serial"],
+            "item_type_id": row["item__item_type_id"],
+            "last_move_id": row["last_move"],
+            "holder_customer_id": row["customer_id"],
+        },
+    )
+
+
+Detector = Callable[[], Iterable[Finding]]
+# Run in this order by `recours reconcile` and the worker.
+DETECTORS: dict[str, Detector] = {
+    AnomalyKind.UNPAID_SELL_BACK: unpaid_sell_backs,
+    AnomalyKind.SOLD_TWICE: sold_twice,
+    AnomalyKind.BAD_SERIAL: bad_serials,
+    AnomalyKind.CAPTURE_WITHOUT_ORDER: captures_without_order,
+    AnomalyKind.UNDELIVERED_ORDER: undelivered_orders,
+    AnomalyKind.OVER_REFUNDED: over_refunded,
+    AnomalyKind.OVERDUE_DEFERRED_PAYMENT: overdue_deferred_payments,
+    AnomalyKind.BALANCE_DRIFT: balance_drifts,
+    AnomalyKind.STALE_RESERVATION: stale_reservations,
+    AnomalyKind.VANISHED_HOLDING: vanished_holdings,
+}
