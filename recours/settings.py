@@ -385,6 +385,10 @@ SLA_FIRST_RESPONSE_HOURS = {
 PROTECTION_MERCHANT_ANSWER_DAYS = env_int(
     "PROTECTION_MERCHANT_ANSWER_DAYS", 5, minimum=1
 )
+# Commerce: how long a cart holds its items and seats, and how long a bank
+# transfer is awaited before its order lapses and lets its items go.
+RESERVATION_MINUTES = env_int("RESERVATION_MINUTES", 15, minimum=1)
+DEFERRED_PAYMENT_HOURS = env_int("DEFERRED_PAYMENT_HOURS", 72, minimum=1)
 # Integrity: how often the worker runs the detectors, and the amount (minor
 # units) above which a correction needs a second, different approver.
 RECONCILE_INTERVAL_MINUTES = env_int("RECONCILE_INTERVAL_MINUTES", 60, minimum=1)

@@ -299,10 +299,16 @@ def assign_identical_item(actor: Actor, correction: Correction) -> None:
         organization_id=customer.organization_id,
         item__item_type_id=missing.item_type_id,
     ).exclude(item=missing)
-    found = lock_rows(candidates[:1])
+    first = candidates.order_by("pk").values_list("pk", flat=True).first()
+    # Locked, then checked again: another correction may have taken it.
+    found = []
+    if first is not None:
+        found = lock_rows(Holding.objects.filter(pk=first, customer__isnull=True))
     if not found:
-        raise Conflict(_("No identical item is in stock: stock one, then approve "
-                         "again."), code="no_identical_item")  # fmt: skip
+        raise Conflict(
+            _("No identical item is in stock: stock one, then approve again."),
+            code="no_identical_item",
+        )
     commerce.move_item(actor, found[0].item, customer, HoldingMove.Reason.CORRECTION,
                        order=payload_order(correction))  # fmt: skip
 
