@@ -8,25 +8,42 @@ appends an audit event. A refused action raises a `recours.core.errors`
 type and leaves nothing behind. Money conventions: notes/issue12.md.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from recours.accounts.models import Customer
 from recours.commerce import serials
 from recours.commerce.models import (
+    Contingent,
     Holding,
     HoldingMove,
     Item,
     ItemType,
     Order,
+    OrderLine,
+    Payment,
+    Reservation,
+    ReservationLine,
 )
 from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput
 from recours.core.locks import lock_row, lock_rows
-from recours.core.money import Money
+from recours.core.money import Money, total
+from recours.core.references import new_reference
 from recours.ledger.actions import Line, account_for, customer_account, post
-from recours.ledger.models import CUSTOMER_KINDS, AccountKind, JournalEntry
+from recours.ledger.models import (
+    CUSTOMER_KINDS,
+    AccountKind,
+    JournalEntry,
+    LedgerAccount,
+)
 
 ORDER_REFERENCE_PREFIX = "CO"
 # Worker jobs handle at most this many rows per pass.
@@ -258,3 +275,734 @@ def wallet_entry(
         data={"amount_minor": amount.amount_minor, "entry": entry.pk},
     )
     return entry
+
+
+# Reservations
+
+
+@dataclass(frozen=True)
+class Seats:
+    """A number of seats of one contingent, to reserve."""
+
+    contingent: Contingent
+    quantity: int
+
+
+LIVE_ORDER_STATUSES = (Order.Status.PENDING, Order.Status.PAID, Order.Status.FULFILLED)
+
+
+def reserve(
+    actor: Actor,
+    customer: Customer,
+    items: Sequence[Item] = (),
+    seats: Sequence[Seats] = (),
+) -> Reservation:
+    """Hold items and seats for the customer for RESERVATION_MINUTES.
+
+    1. Frees the requested items from holds that have expired but not yet
+       been purged.
+    2. Locks the items' holdings: each must be in stock and held by no one.
+    3. Locks the contingents: each must have room for the seats.
+    4. Writes the reservation and its lines (a unique key on active item
+       lines backs step 2).
+    """
+    check_request(customer, items, seats)
+    now = clock.now()
+    with transaction.atomic():
+        expire_stale_holds(items, now)
+        hold_items(items)
+        hold_seats(seats, now)
+        reservation = Reservation.objects.create(
+            organization=customer.organization,
+            customer=customer,
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
+        )
+        add_lines(reservation, items, seats)
+        audit.record(
+            actor,
+            "commerce.reserved",
+            reservation,
+            organization_id=customer.organization_id,
+            data={"items": [item.pk for item in items], "seats": len(seats)},
+        )
+    return reservation
+
+
+def check_request(
+    customer: Customer, items: Sequence[Item], seats: Sequence[Seats]
+) -> None:
+    if not items and not seats:
+        raise InvalidInput(_("Choose at least one item or seat."))
+    if len({item.pk for item in items}) != len(items) or len(
+        {request.contingent.pk for request in seats}
+    ) != len(seats):
+        raise InvalidInput(_("Each item or contingent may be asked for once."))
+    if any(request.quantity < 1 for request in seats):
+        raise InvalidInput(_("Ask for at least one seat."))
+    organizations = {item.item_type.organization_id for item in items} | {
+        request.contingent.session.event.organization_id for request in seats
+    }
+    if organizations != {customer.organization_id}:
+        raise InvalidInput(_("These items are not sold to this customer."))
+
+
+def expire_stale_holds(items: Sequence[Item], now: datetime) -> None:
+    stale = (
+        Reservation.objects.filter(
+            status=Reservation.Status.ACTIVE,
+            expires_at__lte=now,
+            lines__item__in=items,
+            lines__is_active=True,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    for pk in sorted(stale):
+        end_reservation(pk, Reservation.Status.EXPIRED, due_before=now)
+
+
+def hold_items(items: Sequence[Item], mine: Reservation | None = None) -> list[Holding]:
+    """Lock the items' holdings; refuse an item sold, or held by a
+    reservation other than `mine`."""
+    holdings = lock_rows(Holding.objects.filter(item__in=items))
+    sold = [holding for holding in holdings if holding.customer_id is not None]
+    if sold:
+        raise Conflict(
+            _("%(item)s is already sold.") % {"item": sold[0].item},
+            code="already_sold",
+        )
+    held = ReservationLine.objects.filter(item__in=items, is_active=True)
+    if held.exclude(reservation=mine).exists():
+        raise Conflict(
+            _("An item you chose is in another customer's basket."),
+            code="already_reserved",
+        )
+    return holdings
+
+
+def hold_seats(seats: Sequence[Seats], now: datetime) -> None:
+    wanted = {request.contingent.pk: request.quantity for request in seats}
+    for contingent in lock_rows(Contingent.objects.filter(pk__in=wanted)):
+        free = contingent.capacity - seats_taken(contingent, now)
+        if wanted[contingent.pk] > free:
+            raise Conflict(
+                _("Only %(free)d seats are left in %(contingent)s.")
+                % {"free": max(free, 0), "contingent": contingent.name},
+                code="sold_out",
+            )
+
+
+def seats_taken(contingent: Contingent, now: datetime) -> int:
+    """Seats in live holds plus seats sold (or awaiting a transfer)."""
+    held = ReservationLine.objects.filter(
+        contingent=contingent,
+        is_active=True,
+        reservation__status=Reservation.Status.ACTIVE,
+        reservation__expires_at__gt=now,
+    ).aggregate(seats=Sum("quantity"))["seats"]
+    sold = OrderLine.objects.filter(
+        contingent=contingent, order__status__in=LIVE_ORDER_STATUSES
+    ).aggregate(seats=Sum("quantity"))["seats"]
+    return (held or 0) + (sold or 0)
+
+
+def add_lines(
+    reservation: Reservation, items: Sequence[Item], seats: Sequence[Seats]
+) -> None:
+    lines = [ReservationLine(reservation=reservation, item=item) for item in items]
+    lines += [
+        ReservationLine(
+            reservation=reservation, contingent=s.contingent, quantity=s.quantity
+        )
+        for s in seats
+    ]
+    try:
+        with transaction.atomic():
+            ReservationLine.objects.bulk_create(lines)
+    except IntegrityError:
+        raise Conflict(
+            _("An item you chose is in another customer's basket."),
+            code="already_reserved",
+        ) from None
+
+
+def end_reservation(
+    pk: int, status: str, *, due_before: datetime | None = None
+) -> bool:
+    """Claim an active reservation for `status` and free its lines; False
+    when another transaction ended it first."""
+    rows = Reservation.objects.filter(pk=pk, status=Reservation.Status.ACTIVE)
+    if due_before is not None:
+        rows = rows.filter(expires_at__lte=due_before)
+    if rows.update(status=status) != 1:
+        return False
+    ReservationLine.objects.filter(reservation_id=pk, is_active=True).update(
+        is_active=False
+    )
+    return True
+
+
+def release(actor: Actor, reservation: Reservation) -> None:
+    """The customer emptied the basket: its items and seats go back on sale."""
+    with transaction.atomic():
+        lock_row(Reservation, reservation.pk)
+        if not end_reservation(reservation.pk, Reservation.Status.RELEASED):
+            raise Conflict(
+                _("This basket is no longer active."), code="reservation_not_active"
+            )
+        audit.record(
+            actor,
+            "commerce.reservation_released",
+            reservation,
+            organization_id=reservation.organization_id,
+        )
+    reservation.refresh_from_db()
+
+
+def purge_expired_reservations() -> int:
+    """Worker job: end the holds whose time is up; returns how many."""
+    now = clock.now()
+    due = Reservation.objects.filter(
+        status=Reservation.Status.ACTIVE, expires_at__lte=now
+    ).order_by("expires_at")
+    purged = 0
+    for pk in list(due.values_list("pk", flat=True)[:BATCH_SIZE]):
+        with transaction.atomic():
+            if end_reservation(pk, Reservation.Status.EXPIRED, due_before=now):
+                purged += 1
+                audit.record(
+                    Actor.system("worker"),
+                    "commerce.reservation_expired",
+                    Reservation.objects.get(pk=pk),
+                )
+    return purged
+
+
+# Checkout
+
+
+@dataclass(frozen=True)
+class PaymentPart:
+    """One way the customer pays part of an order. A card is named by the
+    provider's payment id, never by its number."""
+
+    method: str
+    amount: Money
+    provider_payment_id: str = ""
+
+
+PAYABLE_METHODS = (
+    Payment.Method.CARD,
+    Payment.Method.WALLET,
+    Payment.Method.STORE_CREDIT,
+    Payment.Method.BANK_TRANSFER,
+)
+
+
+def checkout(
+    actor: Actor, reservation: Reservation, payments: Sequence[PaymentPart]
+) -> Order:
+    """Pay for a reservation: one transaction, first validated payment wins.
+
+    1. Locks the reservation (active, not expired), the items' holdings (in
+       stock), the contingents, then the ledger accounts (in `post`).
+    2. Writes the order and its lines, the payments and one journal entry.
+    3. Moves the items to the customer and closes the reservation.
+
+    A bank transfer alone defers payment: the order waits, unpaid, with its
+    items held, until `confirm_transfer` or `lapse_deferred_payments`. A
+    checkout that lost its item to another raises Conflict "already_sold"
+    and moves no money; its card payment is recorded as voided.
+    """
+    check_parts(payments)
+    try:
+        with transaction.atomic():
+            return place_order(actor, reservation, payments)
+    except Conflict as error:
+        if error.code == "already_sold":
+            void_card_payments(actor, reservation.customer, payments)
+        raise
+
+
+def buy(
+    actor: Actor,
+    customer: Customer,
+    items: Sequence[Item],
+    payments: Sequence[PaymentPart],
+) -> Order:
+    """Reserve and check out at once ("buy now"), in one transaction."""
+    check_parts(payments)
+    try:
+        with transaction.atomic():
+            reservation = reserve(actor, customer, items)
+            return place_order(actor, reservation, payments)
+    except Conflict as error:
+        if error.code == "already_sold":
+            void_card_payments(actor, customer, payments)
+        raise
+
+
+def check_parts(parts: Sequence[PaymentPart]) -> None:
+    if not parts:
+        raise InvalidInput(_("Choose how to pay."))
+    for part in parts:
+        check_part(part)
+    if len({part.amount.currency for part in parts}) != 1:
+        raise InvalidInput(_("All payments must be in one currency."))
+    methods = [part.method for part in parts]
+    if Payment.Method.BANK_TRANSFER in methods and len(parts) != 1:
+        raise InvalidInput(_("A bank transfer pays for the whole order alone."))
+
+
+def check_part(part: PaymentPart) -> None:
+    if part.method not in PAYABLE_METHODS:
+        raise InvalidInput(_("This payment method is not accepted here."))
+    if part.amount.amount_minor <= 0:
+        raise InvalidInput(_("Each payment must be above zero."))
+    if part.method != Payment.Method.CARD:
+        return
+    reference = part.provider_payment_id
+    if not reference or len(reference) > 80:
+        raise InvalidInput(_("A card payment needs the provider's payment id."))
+    digits = reference.replace(" ", "").replace("-", "")
+    if digits.isdigit() and 12 <= len(digits) <= 19:
+        # Looks like a card number: never store one (ARCHITECTURE.md 4.10).
+        raise InvalidInput(_("Give the provider's payment id, not a card number."))
+
+
+def place_order(
+    actor: Actor, reservation: Reservation, parts: Sequence[PaymentPart]
+) -> Order:
+    reservation = lock_row(Reservation, reservation.pk)
+    check_hold(reservation)
+    lines = list(
+        reservation.lines.filter(is_active=True).select_related(
+            "item__item_type", "contingent__category"
+        )
+    )
+    hold_items([line.item for line in lines if line.item is not None], reservation)
+    lock_rows(Contingent.objects.filter(pk__in=[line.contingent_id for line in lines]))
+    amount = order_total(lines)
+    check_cover(parts, amount)
+    if parts[0].method == Payment.Method.BANK_TRANSFER:
+        order = create_order(reservation, lines, amount, Order.Status.PENDING)
+        return await_transfer(actor, reservation, order, parts[0])
+    order = create_order(reservation, lines, amount, Order.Status.PAID)
+    entry = pay_order(actor, order, parts)
+    deliver(actor, reservation, order, entry)
+    audit.record(
+        actor,
+        "commerce.order_paid",
+        order,
+        organization_id=order.organization_id,
+        data={"methods": [part.method for part in parts], "entry": entry.pk},
+    )
+    return order
+
+
+def check_hold(reservation: Reservation) -> None:
+    if reservation.status == Reservation.Status.CHECKED_OUT:
+        raise Conflict(
+            _("This basket was already paid for."), code="already_checked_out"
+        )
+    if reservation.status == Reservation.Status.RELEASED:
+        raise Conflict(_("This basket was emptied."), code="reservation_not_active")
+    if (
+        reservation.status == Reservation.Status.EXPIRED
+        or reservation.expires_at <= clock.now()
+    ):
+        raise Conflict(
+            _("Your basket expired: its items went back on sale."),
+            code="reservation_expired",
+        )
+
+
+def line_price(line: ReservationLine) -> Money:
+    if line.item is not None:
+        item_type = line.item.item_type
+        return Money(item_type.price_minor, item_type.currency)
+    assert line.contingent is not None
+    category = line.contingent.category
+    return Money(category.price_minor * line.quantity, category.currency)
+
+
+def order_total(lines: Sequence[ReservationLine]) -> Money:
+    if not lines:
+        raise Conflict(_("This basket is empty."), code="reservation_empty")
+    prices = [line_price(line) for line in lines]
+    try:
+        return total(prices, prices[0].currency)
+    except ValueError:
+        raise InvalidInput(_("A basket cannot mix currencies.")) from None
+
+
+def check_cover(parts: Sequence[PaymentPart], amount: Money) -> None:
+    paid = [part.amount for part in parts]
+    if paid[0].currency != amount.currency or total(paid, amount.currency) != amount:
+        raise InvalidInput(
+            _("The payments add up to %(paid)s; the order is %(total)s.")
+            % {"paid": total(paid, paid[0].currency), "total": amount}
+        )
+
+
+def create_order(
+    reservation: Reservation,
+    lines: Sequence[ReservationLine],
+    amount: Money,
+    status: str,
+) -> Order:
+    order = Order.objects.create(
+        organization=reservation.organization,
+        customer=reservation.customer,
+        reference=new_reference(ORDER_REFERENCE_PREFIX),
+        status=status,
+        total_minor=amount.amount_minor,
+        currency=amount.currency,
+        placed_at=clock.now(),
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            item=line.item,
+            contingent=line.contingent,
+            description=str(line.item or line.contingent),
+            quantity=line.quantity,
+            unit_price_minor=line_price(line).amount_minor // line.quantity,
+            currency=amount.currency,
+        )
+        for line in lines
+    )
+    return order
+
+
+def source_account(order: Order, method: str, currency: str) -> LedgerAccount:
+    """Where a payment's money comes from: the customer's wallet or store
+    credit, or the provider's clearing account (card, bank transfer)."""
+    if method in (Payment.Method.WALLET, Payment.Method.STORE_CREDIT):
+        assert order.customer is not None
+        return customer_account(order.customer, method, currency)
+    return account_for(order.organization, AccountKind.PROVIDER_CLEARING, currency)
+
+
+def payment_lines(order: Order, part: PaymentPart) -> list[Line]:
+    currency = part.amount.currency
+    payable = account_for(order.organization, AccountKind.MERCHANT_PAYABLE, currency)
+    return [
+        Line(source_account(order, part.method, currency), -part.amount),
+        Line(payable, part.amount),
+    ]
+
+
+def pay_order(actor: Actor, order: Order, parts: Sequence[PaymentPart]) -> JournalEntry:
+    """Capture every part and post them as one entry (InsufficientBalance
+    from the wallet or store credit undoes the whole checkout)."""
+    now = clock.now()
+    Payment.objects.bulk_create(
+        Payment(
+            order=order,
+            method=part.method,
+            provider_payment_id=part.provider_payment_id,
+            status=Payment.Status.CAPTURED,
+            amount_minor=part.amount.amount_minor,
+            captured_minor=part.amount.amount_minor,
+            currency=part.amount.currency,
+            created_at=now,
+        )
+        for part in parts
+    )
+    return post(
+        actor,
+        order.organization,
+        "checkout",
+        [line for part in parts for line in payment_lines(order, part)],
+        memo=order.reference,
+        about=order_about(order),
+    )
+
+
+def order_about(order: Order) -> str:
+    return f"commerce.order:{order.pk}"
+
+
+def deliver(
+    actor: Actor, reservation: Reservation, order: Order, entry: JournalEntry
+) -> None:
+    """Give the paid items to the customer and close the reservation."""
+    for line in reservation.lines.filter(is_active=True, item__isnull=False):
+        assert line.item is not None
+        move_item(
+            actor,
+            line.item,
+            reservation.customer,
+            HoldingMove.Reason.PURCHASE,
+            entry=entry,
+            order=order,
+        )
+    reservation.lines.filter(is_active=True).update(is_active=False)
+    reservation.status = Reservation.Status.CHECKED_OUT
+    reservation.order = order
+    reservation.save(update_fields=["status", "order"])
+
+
+def void_card_payments(
+    actor: Actor, customer: Customer, parts: Sequence[PaymentPart]
+) -> None:
+    """Record a losing checkout's card payments as voided, on a cancelled
+    order, in their own transaction: no money moves."""
+    cards = [part for part in parts if part.method == Payment.Method.CARD]
+    if not cards:
+        return
+    amount = total([part.amount for part in cards], cards[0].amount.currency)
+    with transaction.atomic():
+        order = Order.objects.create(
+            organization=customer.organization,
+            customer=customer,
+            reference=new_reference(ORDER_REFERENCE_PREFIX),
+            status=Order.Status.CANCELLED,
+            total_minor=amount.amount_minor,
+            currency=amount.currency,
+            placed_at=clock.now(),
+        )
+        for part in cards:
+            voided_payment(order, part)
+        audit.record(
+            actor,
+            "commerce.card_voided",
+            order,
+            organization_id=customer.organization_id,
+            reason="already_sold",
+        )
+
+
+def voided_payment(order: Order, part: PaymentPart) -> Payment:
+    return Payment.objects.create(
+        order=order,
+        method=part.method,
+        provider_payment_id=part.provider_payment_id,
+        status=Payment.Status.VOIDED,
+        amount_minor=part.amount.amount_minor,
+        currency=part.amount.currency,
+        created_at=clock.now(),
+    )
+
+
+# Deferred payment (bank transfer)
+
+
+def await_transfer(
+    actor: Actor, reservation: Reservation, order: Order, part: PaymentPart
+) -> Order:
+    """The order waits for its transfer; the reservation's lines stay active,
+    so its items stay held (and its seats count as sold) until then."""
+    due_at = clock.now() + timedelta(hours=settings.DEFERRED_PAYMENT_HOURS)
+    payment = Payment.objects.create(
+        order=order,
+        method=Payment.Method.BANK_TRANSFER,
+        status=Payment.Status.PENDING,
+        amount_minor=part.amount.amount_minor,
+        currency=part.amount.currency,
+        created_at=clock.now(),
+        due_at=due_at,
+    )
+    reservation.status = Reservation.Status.CHECKED_OUT
+    reservation.order = order
+    reservation.save(update_fields=["status", "order"])
+    audit.record(
+        actor,
+        "commerce.order_awaiting_transfer",
+        order,
+        organization_id=order.organization_id,
+        data={"payment": payment.pk, "due_at": due_at.isoformat()},
+    )
+    return order
+
+
+def confirm_transfer(actor: Actor, payment: Payment) -> Order:
+    """The awaited transfer arrived: capture it, pay the order, deliver."""
+    with transaction.atomic():
+        reservation = lock_row(Reservation, payment.order.reservation.pk)
+        payment = lock_row(Payment, payment.pk)
+        if payment.status != Payment.Status.PENDING:
+            raise Conflict(
+                _("This payment is no longer awaited."), code="payment_not_pending"
+            )
+        hold_transfer_items(reservation)
+        order = payment.order
+        entry = capture_transfer(actor, order, payment)
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
+        deliver(actor, reservation, order, entry)
+        audit.record(
+            actor,
+            "commerce.transfer_confirmed",
+            order,
+            organization_id=order.organization_id,
+            data={"payment": payment.pk, "entry": entry.pk},
+        )
+    order.refresh_from_db()
+    return order
+
+
+def hold_transfer_items(reservation: Reservation) -> None:
+    items = [line.item for line in reservation.lines.filter(is_active=True)]
+    holdings = lock_rows(Holding.objects.filter(item__in=[i for i in items if i]))
+    if any(holding.customer_id is not None for holding in holdings):
+        raise Conflict(_("An item of this order was sold."), code="already_sold")
+
+
+def capture_transfer(actor: Actor, order: Order, payment: Payment) -> JournalEntry:
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.CAPTURED, captured_minor=payment.amount_minor
+    )
+    part = PaymentPart(
+        Payment.Method.BANK_TRANSFER, Money(payment.amount_minor, payment.currency)
+    )
+    return post(
+        actor,
+        order.organization,
+        "checkout",
+        payment_lines(order, part),
+        memo=order.reference,
+        about=order_about(order),
+    )
+
+
+def lapse_deferred_payments() -> int:
+    """Worker job: transfers not come by their due time lapse, and their
+    orders let their items and seats go. Returns how many lapsed."""
+    now = clock.now()
+    due = Payment.objects.filter(
+        status=Payment.Status.PENDING, due_at__lte=now
+    ).order_by("due_at")
+    lapsed = 0
+    for pk in list(due.values_list("pk", flat=True)[:BATCH_SIZE]):
+        with transaction.atomic():
+            lapsed += lapse_one(pk, now)
+    return lapsed
+
+
+def lapse_one(payment_id: int, now: datetime) -> int:
+    order_id = Payment.objects.filter(pk=payment_id).values("order_id")
+    for pk in Reservation.objects.filter(order_id__in=order_id).values_list(
+        "pk", flat=True
+    ):
+        lock_row(Reservation, pk)
+    claimed = Payment.objects.filter(
+        pk=payment_id, status=Payment.Status.PENDING, due_at__lte=now
+    ).update(status=Payment.Status.LAPSED)
+    if claimed != 1:
+        return 0  # confirmed or lapsed by another transaction meanwhile
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    Order.objects.filter(pk=payment.order_id, status=Order.Status.PENDING).update(
+        status=Order.Status.LAPSED
+    )
+    ReservationLine.objects.filter(
+        reservation__order_id=payment.order_id, is_active=True
+    ).update(is_active=False)
+    audit.record(
+        Actor.system("worker"),
+        "commerce.transfer_lapsed",
+        payment.order,
+        organization_id=payment.order.organization_id,
+        data={"payment": payment_id},
+    )
+    return 1
+
+
+# Portfolio
+
+
+def sell_back(actor: Actor, customer: Customer, item: Item) -> HoldingMove:
+    """The customer sells an item back: it returns to stock and its buyback
+    price reaches their wallet, in one transaction."""
+    item_type = item.item_type
+    price = Money(item_type.buyback_price_minor, item_type.currency)
+    if price.is_zero():
+        raise Conflict(_("This item is not bought back."), code="no_buyback")
+    with transaction.atomic():
+        (holding,) = lock_rows(Holding.objects.filter(item=item))
+        check_held_by(holding, customer)
+        entry = post(
+            actor,
+            customer.organization,
+            "sell_back",
+            proceeds_lines(customer, price),
+            memo=str(item),
+            about=f"commerce.item:{item.pk}",
+        )
+        move = move_item(actor, item, None, HoldingMove.Reason.SELL_BACK, entry=entry)
+        audit.record(
+            actor,
+            "commerce.sold_back",
+            item,
+            organization_id=customer.organization_id,
+            data={"customer": customer.pk, "amount_minor": price.amount_minor},
+        )
+    return move
+
+
+def proceeds_lines(customer: Customer, price: Money) -> list[Line]:
+    """Merchant payable -price, the customer's wallet +price."""
+    organization = customer.organization
+    payable = account_for(organization, AccountKind.MERCHANT_PAYABLE, price.currency)
+    wallet = customer_account(customer, AccountKind.WALLET, price.currency)
+    return [Line(payable, -price), Line(wallet, price)]
+
+
+def check_held_by(holding: Holding, customer: Customer) -> None:
+    if holding.customer_id != customer.pk:
+        raise Conflict(
+            _("%(item)s is not in this customer's portfolio.") % {"item": holding.item},
+            code="not_held",
+        )
+
+
+def replace_item(actor: Actor, customer: Customer, item: Item, reason: str) -> Item:
+    """Give the customer an identical item of the same type from stock in
+    place of `item` (damaged, or lost: then it may be held elsewhere). The
+    customer's `item`, if they still hold it, goes back to stock."""
+    if not HoldingMove.objects.filter(item=item, to_customer=customer).exists():
+        raise Conflict(
+            _("This customer never held %(item)s.") % {"item": item}, code="not_held"
+        )
+    with transaction.atomic():
+        replacement = replacement_for(item)
+        holdings = lock_rows(Holding.objects.filter(item__in=[item, replacement]))
+        if not is_free(replacement, holdings):
+            raise Conflict(_("Try again: that item was just sold."), code="retry")
+        if any(h.item_id == item.pk and h.customer_id == customer.pk for h in holdings):
+            move_item(actor, item, None, HoldingMove.Reason.REPLACEMENT)
+        move_item(actor, replacement, customer, HoldingMove.Reason.REPLACEMENT)
+        audit.record(
+            actor,
+            "commerce.item_replaced",
+            item,
+            organization_id=customer.organization_id,
+            reason=reason,
+            data={"customer": customer.pk, "replacement": replacement.pk},
+        )
+    return replacement
+
+
+def replacement_for(item: Item) -> Item:
+    reserved = ReservationLine.objects.filter(is_active=True, item__isnull=False)
+    candidate = (
+        Item.objects.filter(item_type=item.item_type, holding__customer__isnull=True)
+        .exclude(pk=item.pk)
+        .exclude(pk__in=reserved.values("item_id"))
+        .order_by("pk")
+        .first()
+    )
+    if candidate is None:
+        raise Conflict(
+            _("No %(type)s is left in stock to replace it.")
+            % {"type": item.item_type.name},
+            code="out_of_stock",
+        )
+    return candidate
+
+
+def is_free(item: Item, holdings: Sequence[Holding]) -> bool:
+    in_stock = any(h.item_id == item.pk and h.customer_id is None for h in holdings)
+    reserved = ReservationLine.objects.filter(item=item, is_active=True).exists()
+    return in_stock and not reserved

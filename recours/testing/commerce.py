@@ -1,9 +1,13 @@
 """Test data for money flows: coin types, coins in stock, funded wallets."""
 
+from datetime import UTC, datetime
+
 from recours.accounts.models import Customer, Organization
 from recours.commerce import serials
 from recours.commerce.actions import stock_item, top_up
 from recours.commerce.models import (
+    Contingent,
+    Event,
     Holding,
     HoldingMove,
     Item,
@@ -12,6 +16,8 @@ from recours.commerce.models import (
     Payment,
     Reservation,
     ReservationLine,
+    SeatCategory,
+    Session,
 )
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent
@@ -19,6 +25,8 @@ from recours.core.money import Money
 from recours.ledger.models import JournalEntry, LedgerAccount
 
 STAFF = Actor(label="finance")
+# Imports no other test helper: lower layers' tests may import this module.
+SHOW_STARTS_AT = datetime(2026, 6, 12, 20, 0, tzinfo=UTC)
 
 
 def eur(amount_minor: int) -> Money:
@@ -73,3 +81,19 @@ def books() -> dict:
         "entries": JournalEntry.objects.count(),
         "audit": AuditEvent.objects.count(),
     }
+
+
+def make_contingent(
+    organization: Organization, capacity: int, price_minor: int = 4500
+) -> Contingent:
+    """A session of an event with one category and one contingent."""
+    event = Event.objects.create(organization=organization, name="Carmen")
+    session = Session.objects.create(
+        event=event, starts_at=SHOW_STARTS_AT, capacity=capacity
+    )
+    category = SeatCategory.objects.create(
+        event=event, name="Orchestre", price_minor=price_minor
+    )
+    return Contingent.objects.create(
+        session=session, category=category, name="Public", capacity=capacity
+    )
