@@ -5,9 +5,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from recours.accounts.models import Organization
 from recours.cases.models import Kind
 from recours.commerce.models import Terminal
 from recours.console import labels
+from recours.integrity.models import Anomaly, AnomalyKind
 
 SEARCH_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
@@ -154,3 +156,44 @@ class CustomerSearchForm(forms.Form):
 
     def value(self) -> str:
         return self.cleaned_data.get("q", "").strip() if self.is_valid() else ""
+
+
+class AnomalyFilterForm(forms.Form):
+    """The anomalies list's GET filters; an invalid value is ignored."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        required=False,
+        choices=[("", _("All kinds")), *AnomalyKind.choices],
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), *Anomaly.Status.choices],
+    )
+    organization = forms.ModelChoiceField(
+        label=_("Organization"),
+        required=False,
+        queryset=Organization.objects.none(),
+        to_field_name="slug",
+        empty_label=_("All organizations"),
+    )
+
+    def __init__(self, *args, organizations: QuerySet[Organization], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+
+    def value(self, name: str):
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return self.cleaned_data.get(name) if name not in self.errors else None
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why reject it"),
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Written on the case, for the technical team."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the correction is rejected.")},
+    )

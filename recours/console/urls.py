@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from recours.console import customer_views, views
+from recours.console import anomaly_views, customer_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -16,6 +16,10 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("customers/", customer_views.customers, name="customers"),
     path("customers/<int:pk>/", customer_views.customer, name="customer"),
+    path("anomalies/", anomaly_views.anomalies, name="anomalies"),
+    path("anomalies/<int:pk>/", anomaly_views.anomaly, name="anomaly"),
+    path("corrections/<int:pk>/approve/", anomaly_views.approve, name="approve"),
+    path("corrections/<int:pk>/reject/", anomaly_views.reject, name="reject"),
     path("sms/", views.sms, name="sms"),
     path("undelivered/", views.undelivered, name="undelivered"),
     path("undelivered/resend-all/", views.resend_all, name="resend_all"),

@@ -63,3 +63,9 @@ def top_up(customer: Customer, amount_minor: int, memo: str = "") -> JournalEntr
         [Line(wallet, amount), Line(clearing, -amount)],
         memo=memo or "Bank transfer",
     )
+
+
+def vanish(item: Item) -> None:
+    """The past bug: the coin went back to stock with no move and no money
+    (an UPDATE of the holding only; the append-only moves are left alone)."""
+    Holding.objects.filter(item=item).update(customer=None)
