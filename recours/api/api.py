@@ -8,7 +8,7 @@ from typing import Any
 
 from ninja import NinjaAPI
 
-from recours.api import cases
+from recours.api import cases, commerce
 from recours.api.auth import BearerKey, HeaderKey
 from recours.api.problems import (
     HANDLED,
@@ -46,7 +46,11 @@ class RecoursAPI(NinjaAPI):
 api = RecoursAPI(
     title="Recours API",
     version="1",
-    description="Report incidents and follow cases. Authenticate with an API key.",
+    description=(
+        "Report incidents and follow cases; push your shop's orders, payments, "
+        "shipments and refunds; read orders, items and balances. Authenticate "
+        "with an API key."
+    ),
     urls_namespace="api",
     auth=[BearerKey(), HeaderKey()],
 )
@@ -55,3 +59,4 @@ for error_class in HANDLED:
 # Ninja picks the handler of the nearest class: this one catches the rest.
 api.add_exception_handler(Exception, server_error)
 api.add_router("/", cases.router)
+api.add_router("/", commerce.router)

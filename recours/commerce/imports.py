@@ -17,7 +17,7 @@ captured is accepted: the integrity detectors exist to find it.
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -663,7 +663,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 
-def parse_values(kind: str, raw: dict[str, str | None]) -> tuple[dict, list[str]]:
+def parse_values(kind: str, raw: Mapping[str, str | None]) -> tuple[dict, list[str]]:
     """Typed values by column name, and a reason per cell that could not be read."""
     values: dict[str, Any] = {}
     reasons: list[str] = []
@@ -699,7 +699,7 @@ def make_row(kind: str, line: int, values: dict[str, Any]) -> Row:
     return row_class(line=line, **values)
 
 
-def add_row(batch: Batch, kind: str, line: int, raw: dict[str, str | None]) -> None:
+def add_row(batch: Batch, kind: str, line: int, raw: Mapping[str, str | None]) -> None:
     values, reasons = parse_values(kind, raw)
     if None in raw:
         reasons.append(_("This row has more values than the header has columns."))
