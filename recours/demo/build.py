@@ -31,7 +31,7 @@ from recours.core import append_only, clock
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent
 from recours.core.references import ALPHABET
-from recours.demo import data
+from recours.demo import data, money
 from recours.notifications.models import OutboxMessage, SmsMessage
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -113,6 +113,7 @@ def delete_demo_data() -> dict[str, int]:
         "organizations": len(organization_ids),
     }
     delete_case_traces(references)
+    money.delete_money_data(organization_ids)
     OutboxMessage.objects.filter(organization_id__in=organization_ids).delete()
     # The audit trail is append-only; the demo's own is erased with its data.
     append_only.erase(

@@ -14,9 +14,21 @@ from django.test import override_settings
 from recours.accounts.models import Customer, Membership, Organization, Role
 from recours.cases import workflows
 from recours.cases.models import Case, CaseEvent
-from recours.commerce.models import Order, Payment, Terminal
+from recours.commerce import serials
+from recours.commerce.models import (
+    Contingent,
+    Event,
+    HoldingMove,
+    Item,
+    Order,
+    OrderLine,
+    Payment,
+    Terminal,
+)
 from recours.core.models import AuditEvent
-from recours.demo import build, data
+from recours.demo import build, data, money
+from recours.integrity.models import Anomaly
+from recours.ledger.models import JournalEntry
 from recours.notifications.models import OutboxMessage
 
 FAST_HASHERS = [
@@ -57,6 +69,16 @@ def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
+def bulk_orders():
+    """The orders written as facts of the past (the money demo's have lines)."""
+    return Order.objects.filter(lines__isnull=True)
+
+
+def reported_cases():
+    """Cases customers reported (the detectors open integrity cases too)."""
+    return Case.objects.exclude(kind="integrity")
+
+
 def test_it_creates_the_stated_counts(demo_output, db):
     # given the demo loaded once for this module
 
@@ -65,8 +87,8 @@ def test_it_creates_the_stated_counts(demo_output, db):
     assert Organization.objects.filter(kind="merchant").count() == 3
     assert Terminal.objects.count() == 12
     assert Customer.objects.count() == 200
-    assert Order.objects.count() == 1000
-    assert Case.objects.count() == 60
+    assert bulk_orders().count() == 1000
+    assert reported_cases().count() == 60
     assert not Order.objects.filter(payments__isnull=True).exists()
     assert Payment.objects.count() >= 1000
 
@@ -221,7 +243,7 @@ def test_it_spreads_history_over_the_last_month(demo_output, db):
     now = build.clock.now()
 
     # then
-    for case in Case.objects.prefetch_related("events"):
+    for case in reported_cases().prefetch_related("events"):
         assert (now - case.created_at).days <= 30
         assert case.updated_at >= case.created_at
         for event in case.events.all():
@@ -231,7 +253,7 @@ def test_it_spreads_history_over_the_last_month(demo_output, db):
         )
         assert audit.filter(action="case.created", created_at=case.created_at).exists()
         assert OutboxMessage.objects.filter(about=f"cases.case:{case.pk}").exists()
-    ages = [(now - c.created_at).days for c in Case.objects.all()]
+    ages = [(now - c.created_at).days for c in reported_cases()]
     assert max(ages) >= 14
     assert min(ages) <= 1
 
@@ -258,8 +280,8 @@ def test_it_replaces_the_data_with_reset(demo_output, db, fast_hashers):
     # then
     assert Organization.objects.count() == 4
     assert Customer.objects.count() == 200
-    assert Order.objects.count() == 1000
-    assert Case.objects.count() == 60
+    assert bulk_orders().count() == 1000
+    assert reported_cases().count() == 60
     assert Membership.objects.count() == len(Role.values)
     assert set(Customer.objects.values_list("name", flat=True)) != names_before
 
@@ -276,3 +298,61 @@ def test_it_gives_the_same_customers_for_the_same_seed(demo_output, db):
     assert [row.name for row in first] != [row.name for row in other]
     stored = set(Customer.objects.values_list("customer_number", "name"))
     assert stored == {(row.customer_number, row.name) for row in first}
+
+
+def test_it_stocks_coins_whose_serials_pass_their_check_digits(demo_output, db):
+    # when
+    items = list(Item.objects.select_related("item_type"))
+
+    # then
+    assert len(items) == sum(spec.stock for spec in money.COINS)
+    assert {item.item_type.check_digit for item in items} == {"luhn", "mod97", "none"}
+    for item in items:
+        kind = item.item_type
+        assert (
+            serials.serial_problem(kind.serial_pattern, kind.check_digit, item.serial)
+            is None
+        ), item.serial
+
+
+def test_it_builds_wallets_through_the_real_actions_in_the_past(demo_output, db):
+    # given
+    now = build.clock.now()
+    entries = JournalEntry.objects.all()
+
+    # then: top-ups, purchases and sell-backs, each balanced, all in the past
+    assert {"top_up", "sell_back"} <= set(entries.values_list("kind", flat=True))
+    assert HoldingMove.objects.filter(reason="purchase").exists()
+    assert max(entries.values_list("created_at", flat=True)) < now
+    assert (now - min(entries.values_list("created_at", flat=True))).days >= 60
+    for entry in entries.prefetch_related("postings"):
+        assert sum(p.amount_minor for p in entry.postings.all()) == 0
+
+
+def test_it_sells_seats_of_an_event_with_contingents(demo_output, db):
+    # when
+    event = Event.objects.get(name=money.EVENT_NAME)
+
+    # then
+    assert event.sessions.count() == len(money.SESSION_DAYS_AHEAD)
+    assert Contingent.objects.filter(session__event=event).count() == 8
+    assert OrderLine.objects.filter(contingent__session__event=event).exists()
+
+
+def test_the_detectors_find_every_planted_fault(demo_output, db):
+    # when
+    kinds = set(Anomaly.objects.values_list("kind", flat=True))
+
+    # then: each with its integrity case and, where one exists, a correction
+    assert {
+        "vanished_holding",
+        "unpaid_sell_back",
+        "balance_drift",
+        "stale_reservation",
+    } <= kinds
+    for anomaly in Anomaly.objects.select_related("case"):
+        assert anomaly.case.kind == "integrity"
+    restore = Anomaly.objects.get(kind="vanished_holding").corrections.get()
+    assert restore.kind == "restore_holding"
+    for fault in (money.VANISHED, money.UNPAID, money.DRIFT, money.STALE):
+        assert fault in demo_output

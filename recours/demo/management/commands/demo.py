@@ -10,16 +10,21 @@ from django.db.models import ProtectedError
 
 from recours.accounts.models import Customer, Organization
 from recours.cases.models import Case, CaseEvent
-from recours.commerce.models import Order, Payment, Terminal
+from recours.commerce.models import Item, Order, Payment, Terminal
 from recours.core.models import AuditEvent
-from recours.demo import build, data
+from recours.demo import build, data, money
+from recours.integrity.models import Anomaly
+from recours.ledger.models import JournalEntry
 from recours.notifications.models import OutboxMessage
 
 
 class Command(BaseCommand):
     help = (
         "Load demo data: a platform, 3 merchants, 12 kiosks, 200 customers, "
-        "1,000 orders with payments, 60 cases at every stage, and one staff login "
+        "1,000 orders with payments, 60 cases at every stage, a coin dealer's "
+        "serialized coins and customers' wallets with history, an event with "
+        "sessions and contingents, a few planted inconsistencies that the "
+        "integrity detectors then find, and one staff login "
         f"per role (password {data.DEMO_PASSWORD!r}). Refuses if demo data is "
         "already there unless --reset is given. The cases' acknowledgements and "
         "replies are left pending in the outbox and go out through whatever mail "
@@ -100,6 +105,20 @@ class Command(BaseCommand):
         cases = builder.create_cases()
         unmatched = sum(c.unmatched for c in cases)
         self.step("Cases", f"{len(cases)} ({unmatched} matching nothing on file)")
+        self.load_money(builder)
+
+    def load_money(self, builder: build.DemoBuilder) -> None:
+        books = money.MoneyBuilder(builder, builder.staff["finance"])
+        coins = books.create_coins()
+        self.step("Coins", f"{len(coins)} serialized, {len(money.COINS)} types")
+        wallets = books.create_wallets()
+        self.step("Wallets", f"{len(wallets)} with top-ups, purchases, sell-backs")
+        event = books.create_event()
+        self.step("Event", f"{event.name}: {event.sessions.count()} sessions")
+        for fault, where in books.plant_faults().items():
+            self.step(f"Planted: {fault}", where)
+        for kind, found in books.run_detectors().items():
+            self.step(f"Anomalies: {kind}", str(found))
 
     def step(self, label: str, detail: str) -> None:
         self.stdout.write(f"  {label:<32} {detail}")
@@ -114,6 +133,9 @@ class Command(BaseCommand):
             ("orders", Order),
             ("payments", Payment),
             ("cases", Case),
+            ("coins", Item),
+            ("journal entries", JournalEntry),
+            ("anomalies", Anomaly),
             ("case events", CaseEvent),
             ("audit events", AuditEvent),
             ("outbox messages", OutboxMessage),
@@ -128,6 +150,7 @@ class Command(BaseCommand):
         for label, path in (
             ("report a problem", "/"),
             ("follow a case", "/status/"),
+            ("my portfolio", "/portfolio/"),
             ("staff console", "/console/"),
             ("admin", "/admin/"),
         ):
