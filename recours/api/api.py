@@ -8,7 +8,7 @@ from typing import Any
 
 from ninja import NinjaAPI
 
-from recours.api import cases, commerce
+from recours.api import cases, commerce, flows
 from recours.api.auth import BearerKey, HeaderKey
 from recours.api.problems import (
     HANDLED,
@@ -48,7 +48,8 @@ api = RecoursAPI(
     version="1",
     description=(
         "Report incidents and follow cases; push your shop's orders, payments, "
-        "shipments and refunds; read orders, items and balances. Authenticate "
+        "shipments and refunds; read orders, items and balances; reserve, check "
+        "out, top up, withdraw and sell back. Authenticate "
         "with an API key."
     ),
     urls_namespace="api",
@@ -60,3 +61,4 @@ for error_class in HANDLED:
 api.add_exception_handler(Exception, server_error)
 api.add_router("/", cases.router)
 api.add_router("/", commerce.router)
+api.add_router("/", flows.router)

@@ -337,3 +337,112 @@ class HistoryPage(Schema):
     next_offset: int | None
     balance_minor: int
     items: list[HistoryLine]
+
+
+# Money flows: reservations, checkout, wallet, sell-back
+
+# The most items or seat requests in one basket, and payments in one checkout.
+BASKET_LINES_MAX = 50
+PAYMENT_PARTS_MAX = 5
+
+ITEM_EXAMPLE: JsonDict = {"item_type": "BRIT-1OZ", "serial": "BR-00000018"}
+CARD_PART_EXAMPLE: JsonDict = {
+    "method": "card",
+    "amount_minor": 25000,
+    "currency": "EUR",
+    "provider_payment_id": "pi_3Nx2002",
+}
+WALLET_PART_EXAMPLE: JsonDict = {
+    "method": "wallet",
+    "amount_minor": 25000,
+    "currency": "EUR",
+}
+
+
+class ItemRef(Schema):
+    item_type: Identifier = Field(description="The item type's code.")
+    serial: Identifier
+
+
+class SeatsIn(Schema):
+    contingent_id: int = Field(ge=1, lt=2**63)
+    quantity: int = Field(ge=1, le=100)
+
+
+class ReservationIn(Schema):
+    """Items and seats to hold for the customer (RESERVATION_MINUTES)."""
+
+    model_config = with_examples({"items": [ITEM_EXAMPLE]})
+
+    items: list[ItemRef] = Field([], max_length=BASKET_LINES_MAX)
+    seats: list[SeatsIn] = Field([], max_length=BASKET_LINES_MAX)
+
+
+class ReservationOut(Schema):
+    id: int
+    customer_number: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    items: list[ItemRef]
+    order_reference: str | None
+
+
+class PaymentPartIn(Schema):
+    method: Payment.Method = Field(
+        description="card, wallet, store_credit or bank_transfer (alone, deferred)."
+    )
+    amount_minor: PositiveMinor
+    currency: Currency
+    provider_payment_id: ProviderText = Field(
+        "", description="For a card: the provider's payment id, never the number."
+    )
+
+
+class CheckoutIn(Schema):
+    """How the customer pays; the parts must cover the total exactly."""
+
+    model_config = with_examples(
+        {"payments": [CARD_PART_EXAMPLE]}, {"payments": [WALLET_PART_EXAMPLE]}
+    )
+
+    payments: list[PaymentPartIn] = Field(min_length=1, max_length=PAYMENT_PARTS_MAX)
+
+
+class PurchaseIn(CheckoutIn):
+    """Reserve and pay at once ("buy now")."""
+
+    model_config = with_examples(
+        {"items": [ITEM_EXAMPLE], "payments": [CARD_PART_EXAMPLE]}
+    )
+
+    items: list[ItemRef] = Field(min_length=1, max_length=BASKET_LINES_MAX)
+
+
+class TransferIn(Schema):
+    """Money into (top-up) or out of (withdrawal) the customer's wallet."""
+
+    model_config = with_examples(
+        {"amount_minor": 50000, "currency": "EUR", "reference": "VIR-2026-0042"}
+    )
+
+    amount_minor: PositiveMinor
+    currency: Currency
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=40, pattern=NO_NUL_PATTERN)
+    ] = Field(description="The bank transfer's reference; a top-up's is used once.")
+
+
+class SellBackIn(ItemRef):
+    """An item of the customer's portfolio, bought back at its type's price."""
+
+    model_config = with_examples(ITEM_EXAMPLE)
+
+
+class Movement(Schema):
+    """A movement of the customer's wallet, and the balance after it."""
+
+    kind: str = Field(description="top_up, withdrawal or sell_back.")
+    amount_minor: int = Field(description="Signed: money in is positive.")
+    currency: str
+    balance_minor: int

@@ -128,6 +128,10 @@ def documented_request_examples(schema: dict) -> list[tuple[str, str, dict]]:
 
     found = []
     for path, operations in schema["paths"].items():
+        # Routes on a customer or basket need the data they name: their
+        # examples are posted in test_flows.py, on that data.
+        if "{" in path:
+            continue
         for method, operation in operations.items():
             media = operation.get("requestBody", {}).get("content", {})
             for content in media.values():
