@@ -41,6 +41,7 @@ ENTRY_KIND_LABELS = {
     "sell_back": _("Sell-back"),
     "replacement": _("Replacement"),
     "credit": _("Credit"),
+    "wallet_credit": _("Wallet credit"),
     "store_credit": _("Store credit"),
     "correction": _("Correction"),
     "reversal": _("Reversal"),

@@ -208,3 +208,11 @@ def test_the_navigation_links_the_anomalies(agent_client):
 
     # then
     assert reverse("console:anomalies") in response.content.decode()
+
+
+def test_the_integrity_case_links_its_anomaly(agent_client, vanished):
+    # when
+    response = agent_client.get(reverse("console:case", args=[vanished.case.reference]))
+
+    # then
+    assert reverse("console:anomaly", args=[vanished.pk]) in (response.content.decode())
