@@ -8,10 +8,11 @@ Idempotency-Key. A merchant's key reaches only its own customers, items and
 reservations; anything else is 404.
 """
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Path, Router
 
@@ -38,9 +39,10 @@ from recours.api.commerce_schemas import (
     SellBackIn,
     TransferIn,
 )
+from recours.api.problems import PROBLEM_MEDIA_TYPE, describe
 from recours.commerce import actions
 from recours.commerce.models import Contingent, Item, Reservation
-from recours.core.errors import InvalidInput, NotFound
+from recours.core.errors import Conflict, InvalidInput, NotFound
 from recours.core.idempotency import run_once
 from recours.core.money import Money
 from recours.ledger.models import AccountKind
@@ -56,18 +58,38 @@ def once(
     request: HttpRequest, name: str, key: str | None, payload: Any,
     action: Callable[[], Result],
 ) -> JsonResponse:  # fmt: skip
-    """Run the flow, or give back the first answer to this Idempotency-Key."""
+    """Run the flow, or give back the first answer to this Idempotency-Key.
+
+    A refusal (409) is an answer too, as for the payment providers: the same
+    key gets it again, and what the refusal recorded on purpose (a losing
+    checkout's voided card payment) is committed with it instead of being
+    rolled back with the request.
+    """
     if key is None:
         status_code, body = action()
-    else:
-        organization = merchant_of(request)[1]
-        status_code, body = run_once(
-            scope=f"api:{organization.pk}:{name}",
-            key=key,
-            payload={"path": request.path, "body": payload},
-            action=action,
+        return JsonResponse(body, status=status_code)
+    organization = merchant_of(request)[1]
+    status_code, body = run_once(
+        scope=f"api:{organization.pk}:{name}",
+        key=key,
+        payload={"path": request.path, "body": payload},
+        action=refusals_answered(action),
+    )
+    if status_code >= 400:
+        return HttpResponse(
+            json.dumps(body), status=status_code, content_type=PROBLEM_MEDIA_TYPE
         )
     return JsonResponse(body, status=status_code)
+
+
+def refusals_answered(action: Callable[[], Result]) -> Callable[[], Result]:
+    def run() -> Result:
+        try:
+            return action()
+        except Conflict as error:
+            return error.status, describe(error)
+
+    return run
 
 
 # Finding what a request names, inside the key's merchant

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from recours.accounts.models import Customer
 from recours.api.commerce_schemas import ITEM_EXAMPLE
-from recours.commerce.models import Holding, Order, Reservation
+from recours.commerce.models import Holding, Order, Payment, Reservation
 from recours.ledger.actions import customer_account
 from recours.ledger.models import AccountKind
 from recours.testing.commerce import (
@@ -115,6 +115,27 @@ def test_it_says_already_sold_and_moves_nothing(frozen, api_a, customer_a,
     assert_conflict(response, "already_sold")
     assert books() == before
     assert wallet_of(customer_a) == PRICE
+
+
+def test_a_late_card_buyer_with_an_idempotency_key_keeps_its_voided_payment(
+    frozen, api_a, customer_a, customer_b, coin
+):
+    # given
+    post(api_a, "purchase_create", ["C-10002"], {"items": [ref(coin)], **card_pays()})
+    late = {"items": [ref(coin)], **card_pays("pi_late")}
+    key = {"Idempotency-Key": "late-1"}
+
+    # when
+    first = post(api_a, "purchase_create", ["C-10001"], late, **key)
+    again = post(api_a, "purchase_create", ["C-10001"], late, **key)
+
+    # then: the refusal is the key's answer, and the void is on record once
+    assert_conflict(first, "already_sold")
+    assert_conflict(again, "already_sold")
+    assert first.json() == again.json()
+    voided = Payment.objects.filter(provider_payment_id="pi_late")
+    assert [(p.status, p.order.status) for p in voided] == [("voided", "cancelled")]
+    assert Holding.objects.get(item=coin).customer == customer_b
 
 
 def test_it_says_the_wallet_holds_too_little(frozen, api_a, customer_a, coin):
