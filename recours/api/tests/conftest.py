@@ -1,8 +1,17 @@
 """Fixtures for API tests: one key per organization and clients that carry them."""
 
 import pytest
+from django.utils import translation
 
 from recours.testing import client_with, new_secret
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read the English texts, which the French catalog now translates.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -1,9 +1,18 @@
 """Fixtures for money flows: a coin type with coins in stock, a second customer."""
 
 import pytest
+from django.utils import translation
 
 from recours.accounts.models import Customer
 from recours.testing.commerce import make_coin_type, stock_coins
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read the English texts, which the French catalog now translates.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -1,8 +1,17 @@
 import pytest
+from django.utils import translation
 
 from recours.accounts.models import Customer, Role
 from recours.integrity.tests import world
 from recours.testing import make_staff
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read the English texts, which the French catalog now translates.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
