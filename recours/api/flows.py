@@ -57,7 +57,7 @@ Result = tuple[int, dict[str, Any]]
 def once(
     request: HttpRequest, name: str, key: str | None, payload: Any,
     action: Callable[[], Result],
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     """Run the flow, or give back the first answer to this Idempotency-Key.
 
     A refusal (409) is an answer too, as for the payment providers: the same
@@ -191,7 +191,7 @@ def order_body(order: Any) -> dict[str, Any]:
 def reserve(
     request: HttpRequest, customer_number: PathText, basket: ReservationIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
 
@@ -221,7 +221,7 @@ def reserve(
 def checkout(
     request: HttpRequest, reservation_id: ReservationId, payment: CheckoutIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     reservation = reservation_of(organization, reservation_id)
 
@@ -241,7 +241,7 @@ def checkout(
 def release(
     request: HttpRequest, reservation_id: ReservationId,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     reservation = reservation_of(organization, reservation_id)
 
@@ -263,7 +263,7 @@ def release(
 def purchase(
     request: HttpRequest, customer_number: PathText, basket: PurchaseIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
 
@@ -301,7 +301,7 @@ def movement(customer: Customer, kind: str, amount: Money) -> dict[str, Any]:
 def top_up(
     request: HttpRequest, customer_number: PathText, transfer: TransferIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
     amount = Money(transfer.amount_minor, transfer.currency)
@@ -323,7 +323,7 @@ def top_up(
 def withdraw(
     request: HttpRequest, customer_number: PathText, transfer: TransferIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
     amount = Money(transfer.amount_minor, transfer.currency)
@@ -345,7 +345,7 @@ def withdraw(
 def sell_back(
     request: HttpRequest, customer_number: PathText, item: SellBackIn,
     idempotency_key: IdempotencyKey = None,
-) -> JsonResponse:  # fmt: skip
+) -> HttpResponse:  # fmt: skip
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
 
