@@ -128,20 +128,22 @@ def unpaid_sell_back(row: Mapping[str, Any]) -> Finding:
 # Items sold twice, and paid items that never reached their buyer.
 
 
-def delivered() -> Exists:
+def delivered() -> Q:
     """For an order line: its item reached the order's customer, or an
-    identical one was given to them for this order by a correction."""
-    same_item = Q(item=OuterRef("item"))
-    replacement = Q(
+    identical one was given to them for this order by a correction.
+
+    Two EXISTS joined by OR, not one EXISTS over an OR: PostgreSQL can then
+    answer each with a hash join instead of testing every move of the
+    customer against every paid line (48 s of 70 over 1M orders).
+    """
+    to_buyer = HoldingMove.objects.filter(to_customer=OuterRef("order__customer"))
+    same_item = to_buyer.filter(item=OuterRef("item"))
+    replacement = to_buyer.filter(
         order=OuterRef("order"),
         reason__in=[HoldingMove.Reason.CORRECTION, HoldingMove.Reason.REPLACEMENT],
         item__item_type=OuterRef("item__item_type"),
     )
-    return Exists(
-        HoldingMove.objects.filter(
-            Q(to_customer=OuterRef("order__customer")) & (same_item | replacement)
-        )
-    )
+    return Q(Exists(same_item)) | Q(Exists(replacement))
 
 
 def paid_item_lines() -> QuerySet[OrderLine]:
@@ -402,10 +404,23 @@ def balance_drift(row: Mapping[str, Any]) -> Finding:
     )
 
 
+def awaiting_transfer() -> Q:
+    """A checkout paid by bank transfer keeps its items held, on purpose,
+    until the transfer comes or lapses (an overdue one is its own finding)."""
+    pending = Payment.objects.filter(
+        order=OuterRef("order"), status=Payment.Status.PENDING
+    )
+    return Q(
+        status=Reservation.Status.CHECKED_OUT, order__status=Order.Status.PENDING
+    ) & Q(Exists(pending))
+
+
 def stale_reservations() -> list[Finding]:
     holding = ReservationLine.objects.filter(reservation=OuterRef("pk"), is_active=True)
     expired = Q(status=Reservation.Status.ACTIVE, expires_at__lt=clock.now() - GRACE)
-    finished_but_holding = ~Q(status=Reservation.Status.ACTIVE) & Exists(holding)
+    finished_but_holding = (
+        ~Q(status=Reservation.Status.ACTIVE) & Exists(holding) & ~awaiting_transfer()
+    )
     rows = Reservation.objects.filter(expired | finished_but_holding).values(
         "pk", "organization_id", "customer_id", "status", "expires_at"
     )

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from recours.commerce import actions
+from recours.commerce.actions import PaymentPart
 from recours.commerce.models import (
     Holding,
     HoldingMove,
@@ -14,6 +16,8 @@ from recours.commerce.models import (
     ReservationLine,
 )
 from recours.core import clock
+from recours.core.audit import Actor
+from recours.core.money import Money
 from recours.integrity import detectors, settlement
 from recours.integrity.detectors import DETECTORS
 from recours.integrity.models import AnomalyKind
@@ -21,6 +25,7 @@ from recours.integrity.tests import world
 from recours.ledger.models import LedgerAccount
 
 pytestmark = pytest.mark.django_db
+ACTOR = Actor(label="shop")
 
 
 @pytest.fixture
@@ -232,3 +237,33 @@ def test_it_refuses_a_settlement_file_naming_the_bad_line():
     with pytest.raises(InvalidInput, match="line 3"):
         settlement.read(csv_lines("pi_1,payment,1.00,EUR,2026-03-01\n",
                                   "pi_2,payment,abc,EUR,2026-03-01\n"))  # fmt: skip
+
+
+def test_an_order_awaiting_its_bank_transfer_holds_its_item_rightly(
+    history, customer_a, coins
+):
+    # given: checked out by transfer, the item stays held until it comes
+    item = world.stock(coins, 8)
+    reservation = actions.reserve(ACTOR, customer_a, [item])
+    price = Money(coins.price_minor, coins.currency)
+    actions.checkout(ACTOR, reservation, [PaymentPart("bank_transfer", price)])
+
+    # then
+    assert ReservationLine.objects.get(item=item).is_active
+    assert found(AnomalyKind.STALE_RESERVATION) == []
+    assert found(AnomalyKind.CAPTURE_WITHOUT_ORDER) == []
+
+
+def test_a_lapsed_transfer_still_holding_its_item_is_found(history, customer_a, coins):
+    # given: the order lapsed, but its reservation line was never released
+    item = world.stock(coins, 8)
+    reservation = actions.reserve(ACTOR, customer_a, [item])
+    price = Money(coins.price_minor, coins.currency)
+    order = actions.checkout(ACTOR, reservation, [PaymentPart("bank_transfer", price)])
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.LAPSED)
+
+    # when
+    (finding,) = found(AnomalyKind.STALE_RESERVATION)
+
+    # then
+    assert finding.details["reservation_id"] == reservation.pk
