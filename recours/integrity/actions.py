@@ -14,7 +14,15 @@ from recours.accounts.models import Customer, Membership
 from recours.cases.actions import add_event, notify_customer
 from recours.cases.models import Audience, CaseEvent
 from recours.commerce import actions as commerce
-from recours.commerce.models import Holding, HoldingMove, Item, Order, Payment
+from recours.commerce.models import (
+    Holding,
+    HoldingMove,
+    Item,
+    Order,
+    Payment,
+    Reservation,
+    ReservationLine,
+)
 from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, PermissionDenied
@@ -23,8 +31,9 @@ from recours.core.money import Money
 from recours.integrity import queries, settlement
 from recours.integrity.detectors import holding_move_about
 from recours.integrity.models import Anomaly, AnomalyKind, Correction
+from recours.ledger import balances
 from recours.ledger.actions import Line, account_for, customer_account, post
-from recours.ledger.models import AccountKind, JournalEntry
+from recours.ledger.models import AccountKind, JournalEntry, LedgerAccount
 
 Proposal = tuple[str, int, str, dict]  # kind, amount_minor, currency, payload
 
@@ -76,9 +85,32 @@ def propose_refund(anomaly: Anomaly) -> Proposal | None:
     return Correction.Kind.REFUND, amount_minor, details["currency"], payload
 
 
-# What each kind proposes; kinds left out need a person (a wrong serial, a
-# drifting cached balance, an overdue transfer, a stale hold, an over-refund).
+def propose_release(anomaly: Anomaly) -> Proposal:
+    payload = {"reservation_id": anomaly.details["reservation_id"]}
+    return Correction.Kind.RELEASE_HOLD, 0, "EUR", payload
+
+
+def propose_lapse(anomaly: Anomaly) -> Proposal:
+    details = anomaly.details
+    payload = {"payment_id": details["payment_id"]}
+    return Correction.Kind.LAPSE_TRANSFER, 0, details["currency"], payload
+
+
+def propose_rebuild(anomaly: Anomaly) -> Proposal:
+    """The amount is the drift, so a large one needs two approvers."""
+    details = anomaly.details
+    payload = {"account_id": details["account_id"]}
+    return (Correction.Kind.REBUILD_BALANCE, abs(int(details["difference_minor"])),
+            details["currency"], payload)  # fmt: skip
+
+
+# What each kind proposes. Two kinds need a person: a serial number that
+# fails its type, and refunds above the capture (both come from imported
+# data, and what is right is for the shop to say).
 PROPOSERS: dict[str, Callable[[Anomaly], Proposal | None]] = {
+    AnomalyKind.STALE_RESERVATION: propose_release,
+    AnomalyKind.OVERDUE_DEFERRED_PAYMENT: propose_lapse,
+    AnomalyKind.BALANCE_DRIFT: propose_rebuild,
     AnomalyKind.UNPAID_SELL_BACK: propose_credit,
     AnomalyKind.SOLD_TWICE: propose_item,
     AnomalyKind.UNDELIVERED_ORDER: propose_item,
@@ -140,11 +172,24 @@ def describe(correction: Correction) -> str:
         ),
         Correction.Kind.CREDIT_WALLET: _("credit %(amount)s to the wallet"),
         Correction.Kind.REFUND: _("refund %(amount)s on payment #%(payment)s"),
+        Correction.Kind.RELEASE_HOLD: _(
+            "release the items of reservation #%(reservation)s"
+        ),
+        Correction.Kind.LAPSE_TRANSFER: _(
+            "lapse the transfer of payment #%(payment)s and free its items"
+        ),
+        Correction.Kind.REBUILD_BALANCE: _(
+            "rebuild the balance of account #%(account)s from its postings "
+            "(a difference of %(amount)s)"
+        ),
     }
+    payload = correction.payload
     return descriptions[Correction.Kind(correction.kind)] % {
-        "item": correction.payload.get("item_id"),
+        "item": payload.get("item_id"),
         "amount": money,
-        "payment": correction.payload.get("payment_id"),
+        "payment": payload.get("payment_id"),
+        "reservation": payload.get("reservation_id"),
+        "account": payload.get("account_id"),
     }
 
 
@@ -363,7 +408,36 @@ def refund_account(payment: Payment, order: Order):  # type: ignore[no-untyped-d
                        payment.currency)  # fmt: skip
 
 
+def release_hold(actor: Actor, correction: Correction) -> None:
+    """End the reservation and let its items and seats go back on sale."""
+    reservation = lock_row(Reservation, correction.payload["reservation_id"])
+    ReservationLine.objects.filter(reservation=reservation, is_active=True).update(
+        is_active=False
+    )
+    if reservation.status == Reservation.Status.ACTIVE:
+        Reservation.objects.filter(pk=reservation.pk).update(
+            status=Reservation.Status.EXPIRED
+        )
+    audit.record(actor, "commerce.reservation_released", reservation,
+                 organization_id=reservation.organization_id,
+                 reason="integrity correction")  # fmt: skip
+
+
+def lapse_transfer(actor: Actor, correction: Correction) -> None:
+    if not commerce.lapse_one(correction.payload["payment_id"], clock.now()):
+        raise Conflict(_("This transfer is no longer awaited: it came or lapsed "
+                         "meanwhile."), code="transfer_not_pending")  # fmt: skip
+
+
+def rebuild_balance(actor: Actor, correction: Correction) -> None:
+    account = LedgerAccount.objects.get(pk=correction.payload["account_id"])
+    balances.rebuild_balance(actor, account)
+
+
 EXECUTORS: dict[str, Callable[[Actor, Correction], JournalEntry | None]] = {
+    Correction.Kind.RELEASE_HOLD: release_hold,
+    Correction.Kind.LAPSE_TRANSFER: lapse_transfer,
+    Correction.Kind.REBUILD_BALANCE: rebuild_balance,
     Correction.Kind.RESTORE_HOLDING: restore_holding,
     Correction.Kind.ASSIGN_IDENTICAL_ITEM: assign_identical_item,
     Correction.Kind.CREDIT_WALLET: credit_wallet,

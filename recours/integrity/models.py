@@ -75,6 +75,9 @@ class Correction(models.Model):
         ASSIGN_IDENTICAL_ITEM = "assign_identical_item", _("Assign an identical item")
         CREDIT_WALLET = "credit_wallet", _("Credit the wallet")
         REFUND = "refund", _("Refund")
+        RELEASE_HOLD = "release_hold", _("Release the hold")
+        LAPSE_TRANSFER = "lapse_transfer", _("Lapse the overdue transfer")
+        REBUILD_BALANCE = "rebuild_balance", _("Rebuild the balance from its postings")
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")

@@ -1,20 +1,27 @@
 """Corrections: who may approve, how many must, and that executing one fixes
 what the detector found, with compensating entries only."""
 
+from datetime import timedelta
+
 import pytest
 
+from recours.commerce import actions as commerce
+from recours.commerce.actions import PaymentPart
 from recours.commerce.models import Holding, HoldingMove, Order, Payment
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, PermissionDenied
+from recours.core.money import Money
 from recours.integrity import actions, reconcile
 from recours.integrity.detectors import DETECTORS
 from recours.integrity.models import Anomaly, AnomalyKind, Correction
 from recours.integrity.tests import world
-from recours.ledger.models import LedgerAccount
+from recours.ledger.actions import customer_account
+from recours.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from recours.notifications.models import OutboxMessage
 from recours.testing import membership
 
 pytestmark = pytest.mark.django_db
+SHOP = Actor(label="shop")
 
 
 def staff_actor(user) -> Actor:
@@ -193,3 +200,62 @@ def test_a_dismissed_anomaly_drops_its_proposal(vanished, technician):
     correction.refresh_from_db()
     assert correction.status == "rejected"
     assert Payment.objects.count() == 1
+
+
+def test_releasing_a_hold_the_purge_never_reached(frozen, platform, coins, customer_a,
+                                                  finance):  # fmt: skip
+    # given: a reservation long expired, still active and holding its coin
+    coin = world.stock(coins, 4)
+    reservation = commerce.reserve(SHOP, customer_a, [coin])
+    frozen.shift(timedelta(hours=3))
+
+    # when
+    approve(finance, proposal(AnomalyKind.STALE_RESERVATION))
+
+    # then: the coin can be reserved again, and nothing more is found
+    reservation.refresh_from_db()
+    assert reservation.status == "expired"
+    assert not reservation.lines.filter(is_active=True).exists()
+    assert list(DETECTORS[AnomalyKind.STALE_RESERVATION]()) == []
+    commerce.reserve(SHOP, customer_a, [coin])
+
+
+def test_lapsing_a_transfer_past_due(frozen, platform, coins, customer_a, finance,
+                                     settings):  # fmt: skip
+    # given: the lapse job never ran for a transfer long past due
+    coin = world.stock(coins, 5)
+    reservation = commerce.reserve(SHOP, customer_a, [coin])
+    price = Money(coins.price_minor, coins.currency)
+    order = commerce.checkout(SHOP, reservation, [PaymentPart("bank_transfer", price)])
+    frozen.shift(timedelta(hours=settings.DEFERRED_PAYMENT_HOURS + 2))
+
+    # when
+    approve(finance, proposal(AnomalyKind.OVERDUE_DEFERRED_PAYMENT))
+
+    # then
+    order.refresh_from_db()
+    assert order.status == "lapsed"
+    assert order.payments.get().status == "lapsed"
+    assert list(DETECTORS[AnomalyKind.OVERDUE_DEFERRED_PAYMENT]()) == []
+    assert list(DETECTORS[AnomalyKind.STALE_RESERVATION]()) == []
+
+
+def test_rebuilding_a_drifted_balance_from_its_postings(frozen, platform, customer_a,
+                                                        finance, finance_2):  # fmt: skip
+    # given: a wallet of 100.00 whose cached copy says 700.00
+    wallet = customer_account(customer_a, AccountKind.WALLET, "EUR")
+    commerce.top_up(SHOP, customer_a, Money(100_00, "EUR"), "VIR-1")
+    LedgerAccount.objects.filter(pk=wallet.pk).update(balance_minor=700_00)
+    entries = JournalEntry.objects.count()
+
+    # when: the drift is above the threshold, so two people approve
+    correction = proposal(AnomalyKind.BALANCE_DRIFT)
+    approve(finance, correction)
+    approve(finance_2, correction)
+
+    # then: the copy is the postings' sum again, and no history was written
+    assert correction.amount_minor == 600_00
+    wallet.refresh_from_db()
+    assert wallet.balance_minor == 100_00
+    assert JournalEntry.objects.count() == entries
+    assert list(DETECTORS[AnomalyKind.BALANCE_DRIFT]()) == []
