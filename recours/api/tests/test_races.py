@@ -1,5 +1,6 @@
-"""The same coin raced through the HTTP API, on PostgreSQL: one sale, and no
-money moved for anyone else."""
+"""Races through the HTTP API, on PostgreSQL: the same coin gives one sale
+and moves no one else's money; many purchases from one wallet leave it
+exactly right."""
 
 import json
 import threading
@@ -35,21 +36,32 @@ def body(coin, n: int) -> str:
     })  # fmt: skip
 
 
-def race(secret: str, coin, customers: list[Customer]) -> list:
-    """Every buyer posts at once, each from its own thread and connection."""
-    barrier = threading.Barrier(len(customers))
-    responses: list = [None] * len(customers)
+def purchase_url(customer: Customer) -> str:
+    return reverse("api:purchase_create", args=[customer.customer_number])
 
-    def buy(n: int) -> None:
+
+def race(secret: str, coin, customers: list[Customer]) -> list:
+    """Every buyer posts at once for the same coin."""
+    return post_at_once(
+        secret, [(purchase_url(c), body(coin, n)) for n, c in enumerate(customers)]
+    )
+
+
+def post_at_once(secret: str, requests: list[tuple[str, str]]) -> list:
+    """POST every (url, body) at once, each from its own thread and connection."""
+    barrier = threading.Barrier(len(requests))
+    responses: list = [None] * len(requests)
+
+    def post(n: int) -> None:
         client = client_with(secret)
-        url = reverse("api:purchase_create", args=[customers[n].customer_number])
+        url, data = requests[n]
         try:
             barrier.wait(TIMEOUT_SECONDS)
-            responses[n] = client.post(url, body(coin, n), "application/json")
+            responses[n] = client.post(url, data, "application/json")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=buy, args=(n,)) for n in range(len(customers))]
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(len(requests))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -92,3 +104,27 @@ def test_of_buyers_racing_for_one_coin_through_the_api_one_pays(
         assert wallet.balance_minor == PRICE - spent
     payable = account_for(merchant_a, AccountKind.MERCHANT_PAYABLE, "EUR")
     assert payable.balance_minor == PRICE
+
+
+def test_fifty_purchases_from_one_wallet_through_the_api_leave_it_exact(
+    transactional_db, settings, merchant_a, secret_a, customer_a
+):
+    # given: 50 different coins, a wallet that pays for 40 of them
+    settings.API_RATE_LIMIT = "100000/m"
+    coins = stock_coins(make_coin_type(merchant_a), 50)
+    fund(customer_a, 40 * PRICE)
+    requests = [(purchase_url(customer_a), body(coin, 0)) for coin in coins]
+
+    # when
+    responses = post_at_once(secret_a, requests)
+
+    # then: 40 sales, 10 refusals for lack of money, and not a cent astray
+    codes = sorted(
+        "paid" if r.status_code == 201 else r.json()["code"] for r in responses
+    )
+    assert codes == ["insufficient_balance"] * 10 + ["paid"] * 40
+    wallet = customer_account(customer_a, AccountKind.WALLET, "EUR")
+    assert wallet.balance_minor == 0
+    assert Holding.objects.filter(customer=customer_a).count() == 40
+    payable = account_for(merchant_a, AccountKind.MERCHANT_PAYABLE, "EUR")
+    assert payable.balance_minor == 40 * PRICE
