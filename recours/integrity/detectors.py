@@ -14,23 +14,29 @@ from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
     Exists,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import (
+    Cast,
+    Concat,
+    FirstValue,
+    RowNumber,
+)
 
 from recours.commerce import serials
 from recours.commerce.models import (
-    Holding,
     HoldingMove,
     ImportedRefund,
     Item,
@@ -43,7 +49,7 @@ from recours.commerce.models import (
 )
 from recours.core import clock
 from recours.integrity.models import AnomalyKind
-from recours.ledger.models import AccountKind, JournalEntry, LedgerAccount, Posting
+from recours.ledger.models import AccountKind, JournalEntry, Posting
 
 # The worker jobs that lapse payments and purge holds run every few seconds;
 # give them this long before calling a row they have not reached broken.
@@ -334,20 +340,21 @@ def payment_finding(kind: str, row: dict, *extra_ids: object, **extra) -> Findin
 
 
 def over_refunded() -> list[Finding]:
-    imported = (
-        ImportedRefund.objects.filter(payment=OuterRef("pk"))
-        .values("payment")
+    """1. Sum the imported refunds per payment, keeping the sums above the
+    capture (one GROUP BY over the refunds, not a subquery per payment).
+    2. Read those few payments."""
+    imported_minor = dict(
+        ImportedRefund.objects.values("payment")
         .annotate(total=Sum("amount_minor"))
-        .values("total")
+        .filter(total__gt=F("payment__captured_minor"))
+        .values_list("payment", "total")
     )
-    rows = (
-        Payment.objects.annotate(imported_minor=Subquery(imported))
-        .filter(imported_minor__gt=F("captured_minor"))
-        .values(*PAYMENT_FIELDS, "imported_minor")
-    )
+    rows = Payment.objects.filter(pk__in=imported_minor).values(*PAYMENT_FIELDS)
     return [
         payment_finding(
-            AnomalyKind.OVER_REFUNDED, row, imported_refunds_minor=row["imported_minor"]
+            AnomalyKind.OVER_REFUNDED,
+            row,
+            imported_refunds_minor=imported_minor[row["pk"]],
         )
         for row in rows
     ]
@@ -363,31 +370,36 @@ def overdue_deferred_payments() -> list[Finding]:
 # The books and the holds.
 
 
+# Raw SQL: the ORM joins the postings to the accounts and groups the joined
+# rows (an index scan of every posting: 3.4 s over 5M); summing the postings
+# per account first and joining the 100,000 sums takes 1.3 s. The ORM cannot
+# join a grouped subquery.
+DRIFTED_ACCOUNTS = """
+    SELECT a.id, a.organization_id, a.customer_id, a.kind, a.currency,
+           a.balance_minor, coalesce(s.total, 0)
+    FROM ledger_ledgeraccount a
+    LEFT JOIN (SELECT account_id, sum(amount_minor) AS total
+               FROM ledger_posting GROUP BY account_id) s
+      ON s.account_id = a.id
+    WHERE a.balance_minor <> coalesce(s.total, 0)
+"""
+ACCOUNT_FIELDS = (
+    "pk", "organization_id", "customer_id", "kind", "currency",
+    "balance_minor", "posted_minor",
+)  # fmt: skip
+
+
 def balance_drifts() -> list[Finding]:
-    summed = (
-        Posting.objects.filter(account=OuterRef("pk"))
-        .values("account")
-        .annotate(total=Sum("amount_minor"))
-        .values("total")
-    )
-    rows = (
-        LedgerAccount.objects.annotate(posted_minor=Coalesce(Subquery(summed), 0))
-        .exclude(balance_minor=F("posted_minor"))
-        .values(
-            "pk",
-            "organization_id",
-            "customer_id",
-            "kind",
-            "currency",
-            "balance_minor",
-            "posted_minor",
-        )
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(DRIFTED_ACCOUNTS)
+        rows = [dict(zip(ACCOUNT_FIELDS, row, strict=True)) for row in cursor]
     return [balance_drift(row) for row in rows]
 
 
 def balance_drift(row: Mapping[str, Any]) -> Finding:
-    difference_minor = row["balance_minor"] - row["posted_minor"]
+    # PostgreSQL sums bigints as numeric: back to an int for the details.
+    posted_minor = int(row["posted_minor"])
+    difference_minor = row["balance_minor"] - posted_minor
     return Finding(
         AnomalyKind.BALANCE_DRIFT,
         (row["pk"], difference_minor),
@@ -398,7 +410,7 @@ def balance_drift(row: Mapping[str, Any]) -> Finding:
             "account_kind": row["kind"],
             "currency": row["currency"],
             "cached_minor": row["balance_minor"],
-            "postings_minor": row["posted_minor"],
+            "postings_minor": posted_minor,
             "difference_minor": difference_minor,
         },
     )
@@ -443,25 +455,34 @@ def stale_reservations() -> list[Finding]:
 # An item a customer had that now sits in stock with no move back.
 
 
+def per_item_newest_first(expression: Func) -> Window:
+    """`expression` over each item's moves, the newest first."""
+    newest_first = [F("created_at").desc(), F("pk").desc()]
+    return Window(expression, partition_by=F("item"), order_by=newest_first)
+
+
 def vanished_holdings() -> list[Finding]:
-    last_move = HoldingMove.objects.filter(item=OuterRef("item")).order_by(
-        "-created_at", "-pk"
-    )
+    """Each item's last move against its holding: one window over the moves,
+    newest first per item, instead of two sorted subqueries per holding."""
     rows = (
-        Holding.objects.annotate(
-            last_to=Subquery(last_move.values("to_customer")[:1]),
-            last_move=Subquery(last_move.values("pk")[:1]),
+        HoldingMove.objects.filter(item__holding__isnull=False)
+        .annotate(
+            recency=per_item_newest_first(RowNumber()),
+            # A window, like `recency`, so that it is tested on the last move
+            # only (a plain column would filter the moves before ranking).
+            last_to=per_item_newest_first(FirstValue("to_customer")),
+            holder=F("item__holding__customer"),
         )
-        .filter(last_to__isnull=False)
-        .filter(Q(customer__isnull=True) | ~Q(customer=F("last_to")))
+        .filter(recency=1, last_to__isnull=False)
+        .filter(Q(holder__isnull=True) | ~Q(holder=F("last_to")))
         .values(
+            "pk",
             "item_id",
             "item__serial",
             "item__item_type_id",
-            "organization_id",
-            "customer_id",
+            "item__holding__organization_id",
+            "holder",
             "last_to",
-            "last_move",
         )
     )
     return [vanished_holding(row) for row in rows]
@@ -470,15 +491,15 @@ def vanished_holdings() -> list[Finding]:
 def vanished_holding(row: Mapping[str, Any]) -> Finding:
     return Finding(
         AnomalyKind.VANISHED_HOLDING,
-        (row["item_id"], row["last_move"]),
-        row["organization_id"],
+        (row["item_id"], row["pk"]),
+        row["item__holding__organization_id"],
         row["last_to"],
         {
             "item_id": row["item_id"],
             "serial": row["item__serial"],
             "item_type_id": row["item__item_type_id"],
-            "last_move_id": row["last_move"],
-            "holder_customer_id": row["customer_id"],
+            "last_move_id": row["pk"],
+            "holder_customer_id": row["holder"],
         },
     )
 
