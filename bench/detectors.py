@@ -563,7 +563,12 @@ HAND_WRITTEN = {
         WHERE (r.status = 'active' AND r.expires_at < now() - interval '1 hour')
            OR (r.status <> 'active' AND EXISTS (SELECT 1
                FROM commerce_reservationline l
-               WHERE l.reservation_id = r.id AND l.is_active))""",
+               WHERE l.reservation_id = r.id AND l.is_active)
+             -- a checkout awaiting its bank transfer holds its items rightly
+             AND NOT (r.status = 'checked_out' AND EXISTS (SELECT 1
+               FROM commerce_order o JOIN commerce_payment q ON q.order_id = o.id
+               WHERE o.id = r.order_id AND o.status = 'pending'
+                 AND q.status = 'pending')))""",
     "vanished_holding": """
         SELECT h.item_id, last.id FROM commerce_holding h
         JOIN (SELECT DISTINCT ON (item_id) item_id, id, to_customer_id
