@@ -7,11 +7,12 @@ here with a clear error, and by a check constraint in the database).
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils.translation import gettext as _
 
 from recours.accounts.models import Customer, Organization
@@ -73,6 +74,27 @@ def customer_account(customer: Customer, kind: str, currency: str) -> LedgerAcco
     return account_for(customer.organization, kind, currency, customer)
 
 
+def accounts_for(
+    customer: Customer, kinds: Collection[str], currency: str
+) -> dict[str, LedgerAccount]:
+    """The customer's accounts (wallet, store credit) and their organization's
+    of these kinds, by kind, in one query; each opened on first use."""
+    owned = [kind for kind in kinds if kind in CUSTOMER_KINDS]
+    shared = [kind for kind in kinds if kind not in CUSTOMER_KINDS]
+    found = {
+        account.kind: account
+        for account in LedgerAccount.objects.filter(
+            Q(customer=customer, kind__in=owned) | Q(customer=None, kind__in=shared),
+            organization_id=customer.organization_id,
+            currency=currency,
+        )
+    }
+    for kind in set(kinds) - found.keys():
+        owner = customer if kind in CUSTOMER_KINDS else None
+        found[kind] = account_for(customer.organization, kind, currency, owner)
+    return found
+
+
 def check_lines(lines: Sequence[Line]) -> None:
     """Refuse an entry that could not be right, before touching anything."""
     if len(lines) < 2:
@@ -132,51 +154,128 @@ def post(
     """Write one balanced entry and move the cached balances with it.
 
     Runs in its own transaction, or in the caller's (a checkout posts money
-    and moves items together). Raises InvalidInput for an entry that does
-    not balance and InsufficientBalance when a customer account would go
-    below zero; nothing is written then.
+    and moves items together) without a savepoint of its own. Raises
+    InvalidInput for an entry that does not balance and InsufficientBalance
+    when a customer account would go below zero, before anything is
+    written, so the caller's transaction stays usable.
+
+    1. Locks the customer accounts and checks their balances (`check_funds`).
+    2. Writes the entry, its postings and its audit event (`write_entry`).
+    3. Moves the cached balances, locking the organization's shared accounts
+       last (`move_balances`).
     """
     check_lines(lines)
-    moved = movements(lines)
-    with transaction.atomic():
-        accounts = lock_rows(LedgerAccount.objects.filter(pk__in=moved))
-        check_balances(accounts, moved)
-        entry = JournalEntry.objects.create(
-            organization=organization,
-            created_at=clock.now(),
-            kind=kind,
-            memo=memo,
-            actor_label=actor.label,
-            corrects=corrects,
-            about=about,
-        )
-        Posting.objects.bulk_create(
-            Posting(
-                entry=entry,
-                account=line.account,
-                amount_minor=line.amount.amount_minor,
-                currency=line.amount.currency,
+    with in_transaction():
+        check_funds(lines)
+        # A failure from here on leaves half an entry: it spoils the caller's
+        # transaction, which must then end.
+        with transaction.atomic(savepoint=False):
+            entry = write_entry(
+                actor,
+                organization,
+                kind,
+                lines,
+                memo=memo,
+                about=about,
+                corrects=corrects,
             )
-            for line in lines
-        )
-        for account_id, amount in moved.items():
-            if amount:
-                LedgerAccount.objects.filter(pk=account_id).update(
-                    balance_minor=F("balance_minor") + amount
-                )
-        audit.record(
-            actor,
-            "ledger.posted",
-            entry,
-            organization_id=organization.pk,
-            reason=memo,
-            data={
-                "kind": kind,
-                "postings": len(lines),
-                "corrects": corrects_id(corrects),
-            },
-        )
+            move_balances(lines)
     return entry
+
+
+def in_transaction() -> AbstractContextManager[object]:
+    """A new transaction, or nothing more inside the caller's."""
+    if transaction.get_connection().in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
+
+
+def check_funds(lines: Sequence[Line]) -> None:
+    """Lock the customer accounts the lines move, lowest key first, and
+    refuse an entry that would take one below zero; nothing is written.
+
+    Every posting transaction locks the customer's accounts before the
+    organization's shared ones (`move_balances`): one order, no deadlock.
+    """
+    owned = [line.account.pk for line in lines if is_customer_account(line.account)]
+    accounts = lock_rows(LedgerAccount.objects.filter(pk__in=owned))
+    check_balances(accounts, movements(lines))
+
+
+def is_customer_account(account: LedgerAccount) -> bool:
+    return account.kind in CUSTOMER_KINDS
+
+
+def write_entry(
+    actor: Actor,
+    organization: Organization,
+    kind: str,
+    lines: Sequence[Line],
+    *,
+    memo: str = "",
+    about: str = "",
+    corrects: JournalEntry | None = None,
+) -> JournalEntry:
+    """The entry, its postings and its audit event; the cached balances
+    move in `move_balances`, later in the same transaction."""
+    entry = JournalEntry.objects.create(
+        organization=organization,
+        created_at=clock.now(),
+        kind=kind,
+        memo=memo,
+        actor_label=actor.label,
+        corrects=corrects,
+        about=about,
+    )
+    Posting.objects.bulk_create(
+        Posting(
+            entry=entry,
+            account=line.account,
+            amount_minor=line.amount.amount_minor,
+            currency=line.amount.currency,
+        )
+        for line in lines
+    )
+    audit.record(
+        actor,
+        "ledger.posted",
+        entry,
+        organization_id=organization.pk,
+        reason=memo,
+        data={"kind": kind, "postings": len(lines), "corrects": corrects_id(corrects)},
+    )
+    return entry
+
+
+def move_balances(lines: Sequence[Line]) -> None:
+    """Add the lines to their accounts' cached balances, in one statement.
+
+    The organization's own accounts (merchant payable, provider clearing)
+    are shared by all its customers' transactions, which queue on them:
+    call this last, so that they stay locked only until the commit. Two or
+    more are locked first, lowest key first, so that two entries moving the
+    same ones cannot deadlock; a single one is locked by the update itself.
+    The customer's accounts are already locked (`check_funds`).
+    """
+    moved = {pk: amount for pk, amount in movements(lines).items() if amount}
+    shared = {
+        line.account.pk for line in lines if not is_customer_account(line.account)
+    }
+    if len(shared & moved.keys()) > 1:
+        lock_rows(
+            LedgerAccount.objects.filter(pk__in=shared & moved.keys()), no_key=True
+        )
+    LedgerAccount.objects.filter(pk__in=moved).update(
+        balance_minor=F("balance_minor") + by_account(moved)
+    )
+
+
+def by_account(amounts: dict[int, int]) -> Case:
+    """The amount for each account, as one SQL expression."""
+    return Case(
+        *(When(pk=pk, then=Value(amount)) for pk, amount in amounts.items()),
+        output_field=BigIntegerField(),
+    )
 
 
 def corrects_id(entry: JournalEntry | None) -> int | None:
