@@ -2,9 +2,10 @@
 
 Each action is one transaction: it takes its row locks through
 `recours.core.locks` in one order (reservation, then the items' holdings,
-then contingents, then ledger accounts inside `ledger.post`), checks, writes
-its journal entry with `ledger.actions.post`, moves the items with it and
-appends an audit event. A refused action raises a `recours.core.errors`
+then contingents, then the customer's ledger accounts, and the
+organization's shared accounts last, as `ledger.actions.post` does),
+checks, writes its journal entry with `ledger.actions.post` (or its steps),
+moves the items with it and appends an audit event. A refused action raises a `recours.core.errors`
 type and leaves nothing behind. Money conventions: notes/issue12.md.
 """
 
@@ -37,12 +38,20 @@ from recours.core.errors import Conflict, InvalidInput
 from recours.core.locks import lock_row, lock_rows
 from recours.core.money import Money, total
 from recours.core.references import new_reference
-from recours.ledger.actions import Line, account_for, customer_account, post
+from recours.ledger.actions import (
+    Line,
+    account_for,
+    accounts_for,
+    check_funds,
+    customer_account,
+    move_balances,
+    post,
+    write_entry,
+)
 from recours.ledger.models import (
     CUSTOMER_KINDS,
     AccountKind,
     JournalEntry,
-    LedgerAccount,
 )
 
 ORDER_REFERENCE_PREFIX = "CO"
@@ -372,8 +381,11 @@ def hold_items(items: Sequence[Item], mine: Reservation | None = None) -> list[H
             _("%(item)s is already sold.") % {"item": sold[0].item},
             code="already_sold",
         )
-    held = ReservationLine.objects.filter(item__in=items, is_active=True)
-    if held.exclude(reservation=mine).exists():
+    # `mine` holds the items by its active lines, and the unique constraint
+    # on active item lines lets no other reservation hold them too.
+    if mine is not None:
+        return holdings
+    if ReservationLine.objects.filter(item__in=items, is_active=True).exists():
         raise Conflict(
             _("An item you chose is in another customer's basket."),
             code="already_reserved",
@@ -506,9 +518,10 @@ def checkout(
     """Pay for a reservation: one transaction, first validated payment wins.
 
     1. Locks the reservation (active, not expired), the items' holdings (in
-       stock), the contingents, then the ledger accounts (in `post`).
+       stock), the contingents, then the customer's wallet or store credit.
     2. Writes the order and its lines, the payments and one journal entry.
     3. Moves the items to the customer and closes the reservation.
+    4. Moves the cached balances, the dealer's shared accounts last.
 
     A bank transfer alone defers payment: the order waits, unpaid, with its
     items held, until `confirm_transfer` or `lapse_deferred_payments`. A
@@ -574,23 +587,52 @@ def check_part(part: PaymentPart) -> None:
 def place_order(
     actor: Actor, reservation: Reservation, parts: Sequence[PaymentPart]
 ) -> Order:
-    reservation = lock_row(Reservation, reservation.pk)
+    reservation = lock_row(
+        Reservation, reservation.pk, related=("organization", "customer")
+    )
     check_hold(reservation)
     lines = list(
         reservation.lines.filter(is_active=True).select_related(
             "item__item_type", "contingent__category"
         )
     )
-    hold_items([line.item for line in lines if line.item is not None], reservation)
+    items = line_items(lines)
+    hold_items(items, reservation)
     lock_rows(Contingent.objects.filter(pk__in=[line.contingent_id for line in lines]))
     amount = order_total(lines)
     check_cover(parts, amount)
     if parts[0].method == Payment.Method.BANK_TRANSFER:
         order = create_order(reservation, lines, amount, Order.Status.PENDING)
         return await_transfer(actor, reservation, order, parts[0])
+    return pay_and_deliver(actor, reservation, lines, parts, amount)
+
+
+def line_items(lines: Sequence[ReservationLine]) -> list[Item]:
+    return [line.item for line in lines if line.item is not None]
+
+
+def pay_and_deliver(
+    actor: Actor,
+    reservation: Reservation,
+    lines: Sequence[ReservationLine],
+    parts: Sequence[PaymentPart],
+    amount: Money,
+) -> Order:
+    """`ledger.post`'s steps with the delivery inside: every buyer of the
+    dealer waits on its merchant payable (and provider clearing) account,
+    so its balance moves last, just before the commit.
+
+    1. Locks the customer's wallet or store credit and checks it covers
+       its part (InsufficientBalance before anything is written).
+    2. Writes the order, the payments, the entry, its postings.
+    3. Moves the items to the customer and closes the reservation.
+    4. Moves the cached balances (the shared accounts' locks).
+    """
+    postings = payment_lines(reservation.customer, parts)
+    check_funds(postings)
     order = create_order(reservation, lines, amount, Order.Status.PAID)
-    entry = pay_order(actor, order, parts)
-    deliver(actor, reservation, order, entry)
+    entry = pay_order(actor, order, parts, postings)
+    deliver(actor, reservation, order, entry, line_items(lines))
     audit.record(
         actor,
         "commerce.order_paid",
@@ -598,6 +640,7 @@ def place_order(
         organization_id=order.organization_id,
         data={"methods": [part.method for part in parts], "entry": entry.pk},
     )
+    move_balances(postings)
     return order
 
 
@@ -676,27 +719,36 @@ def create_order(
     return order
 
 
-def source_account(order: Order, method: str, currency: str) -> LedgerAccount:
+def source_kind(method: str) -> str:
     """Where a payment's money comes from: the customer's wallet or store
     credit, or the provider's clearing account (card, bank transfer)."""
     if method in (Payment.Method.WALLET, Payment.Method.STORE_CREDIT):
-        assert order.customer is not None
-        return customer_account(order.customer, method, currency)
-    return account_for(order.organization, AccountKind.PROVIDER_CLEARING, currency)
+        return method
+    return AccountKind.PROVIDER_CLEARING
 
 
-def payment_lines(order: Order, part: PaymentPart) -> list[Line]:
-    currency = part.amount.currency
-    payable = account_for(order.organization, AccountKind.MERCHANT_PAYABLE, currency)
+def payment_lines(customer: Customer, parts: Sequence[PaymentPart]) -> list[Line]:
+    """Each part from its source to the merchant payable."""
+    kinds = {source_kind(part.method) for part in parts}
+    accounts = accounts_for(
+        customer, kinds | {AccountKind.MERCHANT_PAYABLE}, parts[0].amount.currency
+    )
+    payable = accounts[AccountKind.MERCHANT_PAYABLE]
     return [
-        Line(source_account(order, part.method, currency), -part.amount),
-        Line(payable, part.amount),
+        line
+        for part in parts
+        for line in (
+            Line(accounts[source_kind(part.method)], -part.amount),
+            Line(payable, part.amount),
+        )
     ]
 
 
-def pay_order(actor: Actor, order: Order, parts: Sequence[PaymentPart]) -> JournalEntry:
-    """Capture every part and post them as one entry (InsufficientBalance
-    from the wallet or store credit undoes the whole checkout)."""
+def pay_order(
+    actor: Actor, order: Order, parts: Sequence[PaymentPart], postings: Sequence[Line]
+) -> JournalEntry:
+    """Capture every part and write them as one entry; the balances move
+    later in the transaction (`move_balances`)."""
     now = clock.now()
     Payment.objects.bulk_create(
         Payment(
@@ -711,11 +763,11 @@ def pay_order(actor: Actor, order: Order, parts: Sequence[PaymentPart]) -> Journ
         )
         for part in parts
     )
-    return post(
+    return write_entry(
         actor,
         order.organization,
         "checkout",
-        [line for part in parts for line in payment_lines(order, part)],
+        postings,
         memo=order.reference,
         about=order_about(order),
     )
@@ -726,18 +778,36 @@ def order_about(order: Order) -> str:
 
 
 def deliver(
-    actor: Actor, reservation: Reservation, order: Order, entry: JournalEntry
+    actor: Actor,
+    reservation: Reservation,
+    order: Order,
+    entry: JournalEntry,
+    items: Sequence[Item],
 ) -> None:
-    """Give the paid items to the customer and close the reservation."""
-    for line in reservation.lines.filter(is_active=True, item__isnull=False):
-        assert line.item is not None
-        move_item(
-            actor,
-            line.item,
-            reservation.customer,
-            HoldingMove.Reason.PURCHASE,
+    """Give the paid items, whose holdings the caller locked in stock, to
+    the customer, and close the reservation."""
+    now = clock.now()
+    customer = reservation.customer
+    Holding.objects.filter(item__in=items).update(customer=customer, since=now)
+    moves = HoldingMove.objects.bulk_create(
+        HoldingMove(
+            item=item,
+            to_customer=customer,
+            reason=HoldingMove.Reason.PURCHASE,
             entry=entry,
             order=order,
+            actor_label=actor.label,
+            created_at=now,
+        )
+        for item in items
+    )
+    for move in moves:
+        audit.record(
+            actor,
+            "commerce.item_moved",
+            move.item,
+            organization_id=reservation.organization_id,
+            data={"reason": move.reason, "move": move.pk},
         )
     reservation.lines.filter(is_active=True).update(is_active=False)
     reservation.status = Reservation.Status.CHECKED_OUT
@@ -827,11 +897,11 @@ def confirm_transfer(actor: Actor, payment: Payment) -> Order:
             raise Conflict(
                 _("This payment is no longer awaited."), code="payment_not_pending"
             )
-        hold_transfer_items(reservation)
+        items = hold_transfer_items(reservation)
         order = payment.order
-        entry = capture_transfer(actor, order, payment)
+        entry = capture_transfer(actor, reservation, payment)
         Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
-        deliver(actor, reservation, order, entry)
+        deliver(actor, reservation, order, entry, items)
         audit.record(
             actor,
             "commerce.transfer_confirmed",
@@ -843,25 +913,31 @@ def confirm_transfer(actor: Actor, payment: Payment) -> Order:
     return order
 
 
-def hold_transfer_items(reservation: Reservation) -> None:
-    items = [line.item for line in reservation.lines.filter(is_active=True)]
-    holdings = lock_rows(Holding.objects.filter(item__in=[i for i in items if i]))
+def hold_transfer_items(reservation: Reservation) -> list[Item]:
+    """Lock the awaited order's items in stock; refuse one sold meanwhile."""
+    lines = reservation.lines.filter(is_active=True).select_related("item")
+    items = line_items(list(lines))
+    holdings = lock_rows(Holding.objects.filter(item__in=items))
     if any(holding.customer_id is not None for holding in holdings):
         raise Conflict(_("An item of this order was sold."), code="already_sold")
+    return items
 
 
-def capture_transfer(actor: Actor, order: Order, payment: Payment) -> JournalEntry:
+def capture_transfer(
+    actor: Actor, reservation: Reservation, payment: Payment
+) -> JournalEntry:
     Payment.objects.filter(pk=payment.pk).update(
         status=Payment.Status.CAPTURED, captured_minor=payment.amount_minor
     )
     part = PaymentPart(
         Payment.Method.BANK_TRANSFER, Money(payment.amount_minor, payment.currency)
     )
+    order = payment.order
     return post(
         actor,
         order.organization,
         "checkout",
-        payment_lines(order, part),
+        payment_lines(reservation.customer, [part]),
         memo=order.reference,
         about=order_about(order),
     )
