@@ -41,10 +41,13 @@ def test_it_links_the_portal_stylesheet_from_every_customer_page(client, case):
     # when
     responses = {url: client.get(url) for url in pages}
 
-    # then
+    # then: styled, and a way to the customer's other pages, portfolio included
+    portfolio = f'href="{reverse("portal:portfolio")}"'
     for url, response in responses.items():
         assert response.status_code == 200, url
-        assert response.content.decode().count(PORTAL_CSS) == 1, url
+        html = response.content.decode()
+        assert html.count(PORTAL_CSS) == 1, url
+        assert portfolio in html.split('class="footer-links"')[1], url
 
 
 def test_it_keeps_the_reference_of_the_open_link_heading_on_one_line(client, case):
