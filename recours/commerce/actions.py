@@ -32,6 +32,7 @@ from recours.commerce.models import (
     Reservation,
     ReservationLine,
 )
+from recours.commerce.portfolio import channel_of, recipient_of
 from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput
@@ -53,6 +54,7 @@ from recours.ledger.models import (
     AccountKind,
     JournalEntry,
 )
+from recours.notifications.outbox import enqueue
 
 ORDER_REFERENCE_PREFIX = "CO"
 # Worker jobs handle at most this many rows per pass.
@@ -216,6 +218,43 @@ def customer_about(customer: Customer) -> str:
     return f"accounts.customer:{customer.pk}"
 
 
+def tell_customer(customer: Customer, template: str, key: str, context: dict) -> None:
+    """Queue a message about a money event in the caller's transaction, by SMS
+    or else e-mail (`channel_of`); a customer with neither hears nothing.
+    `key` names the event, so a retried action does not queue it twice."""
+    channel = channel_of(customer)
+    if not channel:
+        return
+    enqueue(
+        dedupe_key=key,
+        channel=channel,
+        recipient=recipient_of(customer, channel),
+        template=f"{template}.{channel}",
+        context=context,
+        language=customer.language,
+        organization_id=customer.organization_id,
+        about=customer_about(customer),
+        about_reference=customer.customer_number,
+    )
+
+
+def tell_about_transfer(payment: Payment, template: str, event: str) -> None:
+    """Tell the buyer where their awaited transfer stands (`event`, once)."""
+    order = payment.order
+    if order.customer is None:
+        return  # only imported orders have no customer, and no awaited transfer
+    tell_customer(
+        order.customer,
+        template,
+        f"commerce:order:{order.pk}:{event}",
+        {
+            "reference": order.reference,
+            "amount": Money(payment.amount_minor, payment.currency),
+            "due_at": payment.due_at,
+        },
+    )
+
+
 # Wallet
 
 
@@ -240,7 +279,14 @@ def top_up(
                 % {"reference": reference.strip()},
                 code="duplicate_top_up",
             )
-        return wallet_entry(actor, customer, "top_up", amount, reference, about)
+        entry = wallet_entry(actor, customer, "top_up", amount, reference, about)
+        tell_customer(
+            customer,
+            "wallet_top_up",
+            f"commerce:entry:{entry.pk}:top_up",
+            {"amount": amount, "reference": reference.strip()},
+        )
+    return entry
 
 
 def withdraw(
@@ -250,9 +296,16 @@ def withdraw(
     the wallet holds (InsufficientBalance)."""
     positive(amount)
     with transaction.atomic():
-        return wallet_entry(
+        entry = wallet_entry(
             actor, customer, "withdrawal", -amount, reference, customer_about(customer)
         )
+        tell_customer(
+            customer,
+            "wallet_withdrawal",
+            f"commerce:entry:{entry.pk}:withdrawal",
+            {"amount": amount},
+        )
+    return entry
 
 
 def wallet_entry(
@@ -885,6 +938,7 @@ def await_transfer(
         organization_id=order.organization_id,
         data={"payment": payment.pk, "due_at": due_at.isoformat()},
     )
+    tell_about_transfer(payment, "transfer_awaited", "awaiting_transfer")
     return order
 
 
@@ -909,6 +963,7 @@ def confirm_transfer(actor: Actor, payment: Payment) -> Order:
             organization_id=order.organization_id,
             data={"payment": payment.pk, "entry": entry.pk},
         )
+        tell_about_transfer(payment, "transfer_confirmed", "paid")
     order.refresh_from_db()
     return order
 
@@ -968,7 +1023,7 @@ def lapse_one(payment_id: int, now: datetime) -> int:
     ).update(status=Payment.Status.LAPSED)
     if claimed != 1:
         return 0  # confirmed or lapsed by another transaction meanwhile
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    payment = Payment.objects.select_related("order__customer").get(pk=payment_id)
     Order.objects.filter(pk=payment.order_id, status=Order.Status.PENDING).update(
         status=Order.Status.LAPSED
     )
@@ -982,6 +1037,7 @@ def lapse_one(payment_id: int, now: datetime) -> int:
         organization_id=payment.order.organization_id,
         data={"payment": payment_id},
     )
+    tell_about_transfer(payment, "transfer_lapsed", "lapsed")
     return 1
 
 
@@ -1013,6 +1069,12 @@ def sell_back(actor: Actor, customer: Customer, item: Item) -> HoldingMove:
             item,
             organization_id=customer.organization_id,
             data={"customer": customer.pk, "amount_minor": price.amount_minor},
+        )
+        tell_customer(
+            customer,
+            "item_sold_back",
+            f"commerce:entry:{entry.pk}:sell_back",
+            {"amount": price, "item": item_type.name, "serial": item.serial},
         )
     return move
 

@@ -23,6 +23,7 @@ from recours.core.audit import Actor
 from recours.core.models import AuditEvent
 from recours.core.money import Money
 from recours.ledger.models import JournalEntry, LedgerAccount
+from recours.notifications.models import OutboxMessage
 
 STAFF = Actor(label="finance")
 # Imports no other test helper: lower layers' tests may import this module.
@@ -80,6 +81,7 @@ def books() -> dict:
         "moves": HoldingMove.objects.count(),
         "entries": JournalEntry.objects.count(),
         "audit": AuditEvent.objects.count(),
+        "outbox": OutboxMessage.objects.count(),
     }
 
 
