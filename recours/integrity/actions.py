@@ -303,9 +303,20 @@ def execute(actor: Actor, correction: Correction) -> None:
     tell_customer(correction)
 
 
+# The corrections that give the customer something back. The others fix our
+# own records (a hold, a cached balance), or tell the customer themselves (a
+# lapsed transfer, through commerce).
+TOLD_TO_CUSTOMER = {
+    Correction.Kind.RESTORE_HOLDING,
+    Correction.Kind.ASSIGN_IDENTICAL_ITEM,
+    Correction.Kind.CREDIT_WALLET,
+    Correction.Kind.REFUND,
+}
+
+
 def tell_customer(correction: Correction) -> None:
     anomaly = correction.anomaly
-    if anomaly.customer_id is None:
+    if anomaly.customer_id is None or correction.kind not in TOLD_TO_CUSTOMER:
         return
     notify_customer(
         anomaly.case, "integrity_correction",

@@ -238,6 +238,11 @@ def test_lapsing_a_transfer_past_due(frozen, platform, coins, customer_a, financ
     assert order.payments.get().status == "lapsed"
     assert list(DETECTORS[AnomalyKind.OVERDUE_DEFERRED_PAYMENT]()) == []
     assert list(DETECTORS[AnomalyKind.STALE_RESERVATION]()) == []
+    # told once, by commerce, that the order lapsed; not "we refunded"
+    assert not OutboxMessage.objects.filter(
+        dedupe_key__startswith="integrity:"
+    ).exists()
+    assert OutboxMessage.objects.filter(dedupe_key__endswith=":lapsed").count() == 1
 
 
 def test_rebuilding_a_drifted_balance_from_its_postings(frozen, platform, customer_a,
@@ -259,3 +264,6 @@ def test_rebuilding_a_drifted_balance_from_its_postings(frozen, platform, custom
     assert wallet.balance_minor == 100_00
     assert JournalEntry.objects.count() == entries
     assert list(DETECTORS[AnomalyKind.BALANCE_DRIFT]()) == []
+    assert not OutboxMessage.objects.filter(
+        dedupe_key__startswith="integrity:"
+    ).exists()
