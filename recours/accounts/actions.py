@@ -19,7 +19,7 @@ from recours.accounts.models import (
     VerificationCode,
     hash_api_key,
 )
-from recours.core import clock
+from recours.core import clock, ratelimit
 from recours.core.audit import Actor, record
 from recours.core.errors import Conflict, InvalidInput, NotFound
 
@@ -117,6 +117,27 @@ def end_live_codes(subject: str, now: datetime) -> int:
     return VerificationCode.objects.filter(
         subject=subject, used_at__isnull=True, expires_at__gt=now
     ).update(expires_at=now)
+
+
+def code_request_cap(subject: str, sms_number: str = "") -> str:
+    """Count one request for a code to `subject` (a case, a portfolio) against
+    its caps, per hour and per day, and per destination number when it goes by
+    SMS (SMS pumping); return the name of the cap it passes, or "".
+
+    The counters are atomic, so concurrent requests all count; a request
+    refused by one cap is not counted by the caps after it.
+    """
+    caps = [
+        ("hour", subject, settings.ACCESS_CODE_CASE_RATE_LIMIT),
+        ("day", subject, settings.ACCESS_CODE_CASE_DAILY_LIMIT),
+    ]
+    if sms_number:
+        # One budget per number, whatever the code opens.
+        caps.append(("sms_number", sms_number, settings.SMS_PER_NUMBER_RATE_LIMIT))
+    for name, what, rate in caps:
+        if ratelimit.hit(f"access-code:{name}:{what}", rate):
+            return name
+    return ""
 
 
 def check_code(subject: str, secret: str, *, link: bool = False) -> bool:

@@ -34,7 +34,7 @@ from recours.cases.models import (
 )
 from recours.commerce.lookups import match_identifiers, same_text
 from recours.commerce.models import Order, Terminal
-from recours.core import audit, clock, ratelimit
+from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.core.references import new_reference
@@ -627,20 +627,11 @@ def send_access_code(case: Case, link_base: str = "") -> str | None:
 
 
 def access_code_cap(case: Case) -> str:
-    """Count this request against the caps; return the name of the one it
-    passes, or "". The counters are atomic, so concurrent requests all count."""
-    caps = [
-        ("case_hour", case.reference, settings.ACCESS_CODE_CASE_RATE_LIMIT),
-        ("case_day", case.reference, settings.ACCESS_CODE_CASE_DAILY_LIMIT),
-    ]
-    if case.contact_channel == ContactChannel.SMS:
-        caps.append(("sms_number", case.contact_phone,
-                     settings.SMS_PER_NUMBER_RATE_LIMIT))  # fmt: skip
-    # A request refused by one cap is not counted by the caps after it.
-    for name, what, rate in caps:
-        if ratelimit.hit(f"access-code:{name}:{what}", rate):
-            return name
-    return ""
+    """The cap this request passes (see accounts.actions.code_request_cap), or ""."""
+    sms_number = (
+        case.contact_phone if case.contact_channel == ContactChannel.SMS else ""
+    )
+    return accounts_actions.code_request_cap(f"case:{case.reference}", sms_number)
 
 
 def check_access_code(case: Case, code: str, *, link: bool = False) -> bool:

@@ -9,6 +9,7 @@ moves the items with it and appends an audit event. A refused action raises a `r
 type and leaves nothing behind. Money conventions: notes/issue12.md.
 """
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from recours.accounts import actions as accounts_actions
 from recours.accounts.models import Customer
 from recours.commerce import serials
 from recours.commerce.models import (
@@ -32,7 +34,7 @@ from recours.commerce.models import (
     Reservation,
     ReservationLine,
 )
-from recours.commerce.portfolio import channel_of, recipient_of
+from recours.commerce.portfolio import channel_of, code_subject, recipient_of
 from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput
@@ -1144,3 +1146,51 @@ def is_free(item: Item, holdings: Sequence[Holding]) -> bool:
     in_stock = any(h.item_id == item.pk and h.customer_id is None for h in holdings)
     reserved = ReservationLine.objects.filter(item=item, is_active=True).exists()
     return in_stock and not reserved
+
+
+# One-time codes that open a customer's portfolio on the customer's pages
+
+
+def send_portfolio_code(customer: Customer) -> str | None:
+    """Send a one-time code that opens the customer's portfolio; return the
+    channel, or None when there is nowhere to send it or a cap refused it.
+
+    The caps are the status page's (accounts.actions.code_request_cap); the
+    new code replaces the live ones.
+    """
+    actor = Actor(label="customer")
+    with transaction.atomic():
+        # One request at a time per customer, so only one code is ever live.
+        customer = lock_row(Customer, customer.pk)
+        channel = channel_of(customer)
+        if not channel:
+            return None
+        subject = code_subject(customer)
+        capped = accounts_actions.code_request_cap(
+            subject, customer.phone if channel == "sms" else ""
+        )
+        if capped:
+            audit.record(actor, "customer.portfolio_code_refused", customer,
+                         organization_id=customer.organization_id,
+                         data={"cap": capped})  # fmt: skip
+            return None
+        code = accounts_actions.issue_code(subject, channel)
+        audit.record(actor, "customer.portfolio_code_sent", customer,
+                     organization_id=customer.organization_id)  # fmt: skip
+        # The key is shown in the console: never the code.
+        tell_customer(
+            customer,
+            "portfolio_code",
+            f"portfolio:{customer.pk}:code:{secrets.token_hex(8)}",
+            {"customer": customer, "code": code,
+             "portfolio_url": f"{settings.SITE_URL}/portfolio/"},
+        )  # fmt: skip
+    return channel
+
+
+def check_portfolio_code(customers: list[Customer], code: str) -> Customer | None:
+    """The customer whose live code this is (each code works once), or None."""
+    for customer in customers:
+        if accounts_actions.check_code(code_subject(customer), code):
+            return customer
+    return None

@@ -1,29 +1,23 @@
 """A customer's portfolio: the items they hold, their wallet and store credit,
-the postings behind those balances; and the one-time codes that open it on
-the customer's pages.
+the postings behind those balances; and who may be sent the one-time codes
+that open it on the customer's pages (sending and checking them are actions,
+in recours.commerce.actions).
 
-Read-only but for the codes: staff and customers see the same facts, the
-console through recours.accounts.access, the portal after a code.
+Read-only: staff and customers see the same facts, the console through
+recours.accounts.access, the portal after a code.
 """
 
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from recours.accounts import actions as accounts_actions
 from recours.accounts.models import Customer
 from recours.commerce.models import Holding, HoldingMove
-from recours.core import audit, ratelimit
-from recours.core.audit import Actor
 from recours.core.money import Money
 from recours.ledger.models import CUSTOMER_KINDS, LedgerAccount, Posting
 from recours.ledger.queries import customer_accounts
-from recours.notifications.outbox import enqueue
 
 # A customer number is unique per organization, not across them: a code goes
 # to each customer holding it, up to this many.
@@ -140,73 +134,3 @@ def channel_of(customer: Customer) -> str:
 
 def recipient_of(customer: Customer, channel: str) -> str:
     return customer.phone if channel == "sms" else customer.email
-
-
-def send_portfolio_code(customer: Customer) -> str | None:
-    """Send a one-time code that opens the customer's portfolio; return the
-    channel, or None when there is nowhere to send it or a cap refused it.
-
-    The caps are the status page's (per subject per hour and per day, per
-    destination number for SMS); the new code replaces the live ones.
-    """
-    actor = Actor(label="customer")
-    with transaction.atomic():
-        # One request at a time per customer, so only one code is ever live.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        channel = channel_of(customer)
-        if not channel:
-            return None
-        capped = code_cap(customer, channel)
-        if capped:
-            audit.record(actor, "customer.portfolio_code_refused", customer,
-                         organization_id=customer.organization_id,
-                         data={"cap": capped})  # fmt: skip
-            return None
-        code = accounts_actions.issue_code(code_subject(customer), channel)
-        audit.record(actor, "customer.portfolio_code_sent", customer,
-                     organization_id=customer.organization_id)  # fmt: skip
-        notify_code(customer, channel, code)
-    return channel
-
-
-def notify_code(customer: Customer, channel: str, code: str) -> None:
-    # The key is shown in the console: never the code.
-    enqueue(
-        dedupe_key=f"portfolio:{customer.pk}:code:{secrets.token_hex(8)}",
-        channel=channel,
-        recipient=recipient_of(customer, channel),
-        template=f"portfolio_code.{channel}",
-        context={
-            "customer": customer,
-            "code": code,
-            "portfolio_url": f"{settings.SITE_URL}/portfolio/",
-        },
-        language=customer.language,
-        organization_id=customer.organization_id,
-        about=f"accounts.customer:{customer.pk}",
-        about_reference=customer.customer_number,
-    )
-
-
-def code_cap(customer: Customer, channel: str) -> str:
-    """Count this request against the caps; return the one it passes, or ""."""
-    subject = code_subject(customer)
-    caps = [
-        ("portfolio_hour", subject, settings.ACCESS_CODE_CASE_RATE_LIMIT),
-        ("portfolio_day", subject, settings.ACCESS_CODE_CASE_DAILY_LIMIT),
-    ]
-    if channel == "sms":
-        # Shared with the status page's codes: one budget per number.
-        caps.append(("sms_number", customer.phone, settings.SMS_PER_NUMBER_RATE_LIMIT))
-    for name, what, rate in caps:
-        if ratelimit.hit(f"access-code:{name}:{what}", rate):
-            return name
-    return ""
-
-
-def check_portfolio_code(customers: list[Customer], code: str) -> Customer | None:
-    """The customer whose live code this is (each code works once), or None."""
-    for customer in customers:
-        if accounts_actions.check_code(code_subject(customer), code):
-            return customer
-    return None

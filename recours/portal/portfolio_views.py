@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recours.accounts.models import Customer
-from recours.commerce import portfolio
+from recours.commerce import actions, portfolio
 from recours.core.ratelimit import over_limit, too_many_requests
 from recours.portal.forms import CodeForm, CustomerNumberForm
 
@@ -38,7 +38,7 @@ def start(request: HttpRequest) -> HttpResponse:
         return render(request, "portal/portfolio_start.html", context, status=422)
     number = form.cleaned_data["customer_number"].strip()
     for customer in portfolio.customers_numbered(number):
-        portfolio.send_portfolio_code(customer)
+        actions.send_portfolio_code(customer)
     # The next page reads the same whether or not the number exists.
     request.session[PORTFOLIO_PENDING_KEY] = number
     return redirect("portal:portfolio_code")
@@ -55,7 +55,7 @@ def code(request: HttpRequest) -> HttpResponse:
         if over_limit(request, "portfolio-code", settings.STATUS_RATE_LIMIT):
             return too_many_requests(request)
         if form.is_valid():
-            customer = portfolio.check_portfolio_code(
+            customer = actions.check_portfolio_code(
                 portfolio.customers_numbered(number), form.cleaned_data["code"]
             )
             if customer is not None:
