@@ -302,15 +302,8 @@ def top_up(
     request: HttpRequest, customer_number: PathText, transfer: TransferIn,
     idempotency_key: IdempotencyKey = None,
 ) -> HttpResponse:  # fmt: skip
-    key, organization = merchant_of(request)
-    customer = customer_of(organization, customer_number)
-    amount = Money(transfer.amount_minor, transfer.currency)
-
-    def action() -> Result:
-        actions.top_up(actor_of(key), customer, amount, transfer.reference)
-        return 201, movement(customer, "top_up", amount)
-
-    return once(request, "top_up", idempotency_key, transfer.model_dump(), action)
+    return wallet_transfer(request, customer_number, transfer, idempotency_key,
+                           actions.top_up, "top_up")  # fmt: skip
 
 
 @router.post(
@@ -324,15 +317,26 @@ def withdraw(
     request: HttpRequest, customer_number: PathText, transfer: TransferIn,
     idempotency_key: IdempotencyKey = None,
 ) -> HttpResponse:  # fmt: skip
+    return wallet_transfer(request, customer_number, transfer, idempotency_key,
+                           actions.withdraw, "withdrawal")  # fmt: skip
+
+
+def wallet_transfer(
+    request: HttpRequest, customer_number: str, transfer: TransferIn,
+    idempotency_key: str | None, move: Callable[..., Any], kind: str,
+) -> HttpResponse:  # fmt: skip
+    """A bank transfer into the wallet (top-up) or out of it (withdrawal)."""
     key, organization = merchant_of(request)
     customer = customer_of(organization, customer_number)
     amount = Money(transfer.amount_minor, transfer.currency)
 
     def action() -> Result:
-        actions.withdraw(actor_of(key), customer, amount, transfer.reference)
-        return 201, movement(customer, "withdrawal", -amount)
+        move(actor_of(key), customer, amount, transfer.reference)
+        return 201, movement(
+            customer, kind, -amount if kind == "withdrawal" else amount
+        )
 
-    return once(request, "withdraw", idempotency_key, transfer.model_dump(), action)
+    return once(request, move.__name__, idempotency_key, transfer.model_dump(), action)
 
 
 @router.post(
