@@ -14,6 +14,9 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Where the organization hears of its cases (a new claim, a deadline, a
+    # disabled webhook endpoint): every address it gave, one per line.
+    notification_emails = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,6 +46,11 @@ class Organization(models.Model):
     @property
     def is_platform(self) -> bool:
         return self.kind == self.Kind.PLATFORM
+
+    @property
+    def notification_addresses(self) -> list[str]:
+        return [line.strip() for line in self.notification_emails.splitlines()
+                if line.strip()]  # fmt: skip
 
 
 class Role(models.TextChoices):
