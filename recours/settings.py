@@ -382,13 +382,46 @@ SLA_FIRST_RESPONSE_HOURS = {
     "normal": env_int("SLA_NORMAL_HOURS", 24, minimum=1),
     "low": env_int("SLA_LOW_HOURS", 72, minimum=1),
 }
+# Resolution targets by priority, in hours; both count from the report, with
+# the time spent waiting on the customer left out.
+SLA_RESOLUTION_HOURS = {
+    priority: env_int(f"SLA_{priority.upper()}_RESOLUTION_HOURS", 5 * hours, minimum=1)
+    for priority, hours in SLA_FIRST_RESPONSE_HOURS.items()
+}
+# An incident waiting on the customer is resolved after this many silent days;
+# a resolved one closes after RESOLVED_CLOSE_DAYS.
+WAITING_CUSTOMER_DAYS = env_int("WAITING_CUSTOMER_DAYS", 14, minimum=1)
+RESOLVED_CLOSE_DAYS = env_int("RESOLVED_CLOSE_DAYS", 7, minimum=1)
+# A breached service level is told to these addresses (else the platform admins).
+TEAM_LEAD_EMAILS = env_list("TEAM_LEAD_EMAILS", [])
+# Buyer protection (seed 004), in calendar days.
 PROTECTION_MERCHANT_ANSWER_DAYS = env_int(
     "PROTECTION_MERCHANT_ANSWER_DAYS", 5, minimum=1
+)
+PROTECTION_CUSTOMER_ANSWER_DAYS = env_int(
+    "PROTECTION_CUSTOMER_ANSWER_DAYS", 20, minimum=1
+)
+PROTECTION_REMINDER_BEFORE_DAYS = env_int(
+    "PROTECTION_REMINDER_BEFORE_DAYS", 1, minimum=1
+)
+PROTECTION_REVIEW_DAYS = env_int("PROTECTION_REVIEW_DAYS", 10, minimum=1)
+PROTECTION_DOCUMENTS_DAYS = env_int("PROTECTION_DOCUMENTS_DAYS", 10, minimum=1)
+PROTECTION_DECISION_PAYMENT_DAYS = env_int(
+    "PROTECTION_DECISION_PAYMENT_DAYS", 10, minimum=1
 )
 # Commerce: how long a cart holds its items and seats, and how long a bank
 # transfer is awaited before its order lapses and lets its items go.
 RESERVATION_MINUTES = env_int("RESERVATION_MINUTES", 15, minimum=1)
 DEFERRED_PAYMENT_HOURS = env_int("DEFERRED_PAYMENT_HOURS", 72, minimum=1)
+# Buyer protection: how many days an order the buyer protected is covered from
+# its placement, and on which day after it the buyer is asked how it went.
+PROTECTION_DAYS = env_int("PROTECTION_DAYS", 30, minimum=1)
+PROTECTION_REMINDER_DAY = env_int("PROTECTION_REMINDER_DAY", 23, minimum=1)
+if PROTECTION_REMINDER_DAY >= PROTECTION_DAYS:
+    raise ImproperlyConfigured(
+        f"PROTECTION_REMINDER_DAY must be before PROTECTION_DAYS "
+        f"({PROTECTION_DAYS}), not {PROTECTION_REMINDER_DAY}"
+    )
 # Integrity: how often the worker runs the detectors, and the amount (minor
 # units) above which a correction needs a second, different approver.
 RECONCILE_INTERVAL_MINUTES = env_int("RECONCILE_INTERVAL_MINUTES", 60, minimum=1)

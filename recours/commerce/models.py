@@ -28,6 +28,14 @@ class Terminal(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class ProtectionEnd(models.TextChoices):
+    """Why a buyer protection ended."""
+
+    # The customer said all went well (the seed's "cancel the protection").
+    CONFIRMED = "confirmed", _("Confirmed by the customer")
+    EXPIRED = "expired", _("Expired")
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -54,11 +62,45 @@ class Order(models.Model):
     placed_at = models.DateTimeField()
     # The id in the operator's own shop, for imports and API pushes.
     external_id = models.CharField(max_length=80, blank=True)
+    # Buyer protection (commerce.protection): None when the buyer did not opt
+    # in. It runs PROTECTION_DAYS from placed_at; the reminder is due at
+    # `protection_reminder_at`, which the worker clears when it sends it.
+    protection_started_at = models.DateTimeField(null=True, blank=True)
+    protection_ends_at = models.DateTimeField(null=True, blank=True)
+    protection_reminder_at = models.DateTimeField(null=True, blank=True)
+    protection_ended_at = models.DateTimeField(null=True, blank=True)
+    protection_end_reason = models.CharField(
+        max_length=20, choices=ProtectionEnd.choices, blank=True
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_minor__gte=0), name="order_total_positive"
+            ),
+            # A protection has its window; an unprotected order has no dates.
+            models.CheckConstraint(
+                condition=Q(
+                    protection_started_at__isnull=False,
+                    protection_ends_at__isnull=False,
+                )
+                | Q(
+                    protection_started_at__isnull=True,
+                    protection_ends_at__isnull=True,
+                    protection_reminder_at__isnull=True,
+                    protection_ended_at__isnull=True,
+                ),
+                name="order_protection_window",
+            ),
+            # Ended exactly when a reason is given, and nothing is due after.
+            models.CheckConstraint(
+                condition=Q(protection_ended_at__isnull=True, protection_end_reason="")
+                | Q(
+                    protection_ended_at__isnull=False,
+                    protection_end_reason__in=["confirmed", "expired"],
+                    protection_reminder_at__isnull=True,
+                ),
+                name="order_protection_end",
             ),
             models.UniqueConstraint(
                 fields=["organization", "external_id"],
@@ -70,10 +112,29 @@ class Order(models.Model):
         indexes = [
             models.Index(Upper("reference"), name="order_reference_upper_idx"),
             models.Index(Upper("invoice_reference"), name="order_invoice_upper_idx"),
+            # The worker's "which reminders are due?" and "which protections
+            # have run out?" read only the few orders with something pending.
+            models.Index(
+                fields=["protection_reminder_at"],
+                condition=Q(protection_reminder_at__isnull=False),
+                name="order_protection_reminder_idx",
+            ),
+            models.Index(
+                fields=["protection_ends_at"],
+                condition=Q(
+                    protection_ends_at__isnull=False, protection_ended_at__isnull=True
+                ),
+                name="order_protection_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def is_protected(self) -> bool:
+        """The buyer opted in to protection (it may have ended since)."""
+        return self.protection_started_at is not None
 
 
 class Payment(models.Model):
