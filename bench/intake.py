@@ -248,7 +248,7 @@ def refresh_statistics() -> None:
 
 def make_report(data: Seed, rng: random.Random, index: int):
     """A realistic mix: invoice, customer number, phone, order reference, unknown."""
-    from recours.cases.actions import Report
+    from recours.cases.intake import Report
 
     order = rng.choice(data.orders)
     customer = rng.choice(data.customers)
@@ -318,7 +318,7 @@ def bare_row(template) -> dict:
 
 
 def validate_and_match(report) -> None:
-    from recours.cases.actions import clean_report
+    from recours.cases.intake import clean_report
     from recours.commerce.lookups import match_identifiers
 
     cleaned, terminal = clean_report(report, None)
@@ -329,7 +329,7 @@ def validate_and_match(report) -> None:
 
 def measure_intake(data: Seed, n: int, rng: random.Random) -> dict:
     """Alternate the arms' order each iteration so they share the noise."""
-    from recours.cases.actions import create_case
+    from recours.cases.intake import create_case
     from recours.cases.models import Case
     from recours.core.audit import Actor
 
@@ -368,8 +368,8 @@ def queue_emails(count: int, prefix: str) -> None:
     """Queue acknowledgements of existing cases, rendered by the real templates."""
     from django.db import transaction
 
-    from recours.cases.actions import status_url
     from recours.cases.models import Case
+    from recours.cases.notices import status_url
     from recours.notifications.outbox import enqueue
 
     cases = list(

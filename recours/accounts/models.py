@@ -16,7 +16,7 @@ class Organization(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Where the organization hears of its cases (a new claim, a deadline, a
     # disabled webhook endpoint): every address it gave, one per line.
-    notification_emails = models.TextField(blank=True)
+    notification_emails = models.TextField(blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

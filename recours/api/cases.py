@@ -21,7 +21,7 @@ from recours.api.schemas import (
     ProblemDetails,
     ReportIn,
 )
-from recours.cases.actions import REFERENCE_PREFIX, Report, create_case
+from recours.cases.intake import REFERENCE_PREFIX, Report, create_case
 from recours.cases.models import Case
 from recours.core.audit import Actor
 from recours.core.errors import NotFound

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from recours.accounts.models import Membership
 from recours.accounts.phones import to_e164
-from recours.cases import actions, queries, workflows
+from recours.cases import conversation, engine, intake, queries, workflows
 from recours.cases.access import membership_of, staff_actor, visible_cases
 from recours.cases.models import Attachment, Case, CaseEvent, Priority, Team
 from recours.commerce.models import Terminal
@@ -79,16 +79,6 @@ SEARCH_FIELDS = (
     "order__reference",
 )
 
-DUE_ACTION_LABELS = {
-    workflows.ESCALATE: gettext_lazy("When it passes, the case escalates."),
-    workflows.RESOLVE_FOR_SILENCE: gettext_lazy(
-        "When it passes, the case is resolved for lack of an answer."
-    ),
-    workflows.CLOSE: gettext_lazy("When it passes, the case closes."),
-    workflows.TO_REVIEW: gettext_lazy(
-        "When it passes, the case goes to platform review."
-    ),
-}
 # What an outbox message is, from the middle of its key ("case:REF:reply:12").
 MESSAGE_KINDS = {
     "ack": gettext_lazy("Acknowledgement"),
@@ -178,7 +168,7 @@ def search(cases: QuerySet[Case], text: str) -> QuerySet[Case]:
     for name in SEARCH_FIELDS:
         match |= Q(**{f"{name}__icontains": text})
     # References and phone numbers are found however they were typed.
-    match |= Q(reference=normalize_reference(text, actions.REFERENCE_PREFIX))
+    match |= Q(reference=normalize_reference(text, intake.REFERENCE_PREFIX))
     if phone := as_phone(text):
         match |= Q(given_phone=phone) | Q(contact_phone=phone)
         match |= Q(customer__phone=phone)
@@ -286,7 +276,7 @@ def case_or_404(membership: Membership, reference: str) -> Case:
     cases = visible_cases(membership).select_related(
         "organization", "terminal", "order", "customer", "assignee"
     )
-    canonical = normalize_reference(reference, actions.REFERENCE_PREFIX)
+    canonical = normalize_reference(reference, intake.REFERENCE_PREFIX)
     return get_object_or_404(cases, reference=canonical)
 
 
@@ -346,6 +336,23 @@ def default_forms(case: Case, membership: Membership) -> dict[str, Any]:
     }
 
 
+def due_action_label(case: Case) -> str:
+    """What happens when the case's deadline passes, for staff."""
+    workflow = workflows.for_kind(case.kind)
+    if case.status not in {state.name for state in workflow.states}:
+        return ""
+    deadline = workflow.state(case.status).deadline
+    if deadline is None:
+        return ""
+    if deadline.expiry == workflows.ESCALATE:
+        return _("When it passes, the case escalates.")
+    transition = workflow.expiry(case.status)
+    assert transition is not None
+    return _("When it passes, the case moves to “%(state)s”.") % {
+        "state": labels.status_label(case.kind, transition.target)
+    }
+
+
 def render_case(
     request: HttpRequest,
     membership: Membership,
@@ -362,8 +369,8 @@ def render_case(
         "case": case,
         "status_label": labels.status_label(case.kind, case.status),
         "is_final": workflow.state(case.status).is_final,
-        "due_action": DUE_ACTION_LABELS.get(case.due_action, case.due_action),
-        "overdue": case.due_at is not None and case.due_at < clock.now(),
+        "due_action": due_action_label(case),
+        "overdue": case.deadline_at is not None and case.deadline_at < clock.now(),
         "order_total": order_total,
         "timeline": staff_timeline(membership, case),
         "loose_attachments": case.attachments.filter(event__isnull=True),
@@ -421,7 +428,7 @@ def assign(request: HttpRequest, membership: Membership, reference: str):
         assignee, success = None, _("The case is no longer assigned.")
     return perform(
         request, membership, case, "assign_form", form,
-        lambda actor: actions.assign(membership, actor, case, assignee), success,
+        lambda actor: conversation.assign(membership, actor, case, assignee), success,
     )  # fmt: skip
 
 
@@ -439,7 +446,7 @@ def change_status(request: HttpRequest, membership: Membership, reference: str):
     }
     return perform(
         request, membership, case, "status_form", form,
-        lambda actor: actions.change_status(membership, actor, case, target, reason),
+        lambda actor: engine.change_status(membership, actor, case, target, reason),
         success,
     )  # fmt: skip
 
@@ -454,7 +461,7 @@ def add_note(request: HttpRequest, membership: Membership, reference: str):
     body = form.cleaned_data["body"]
     return perform(
         request, membership, case, "note_form", form,
-        lambda actor: actions.add_note(membership, actor, case, body),
+        lambda actor: conversation.add_note(membership, actor, case, body),
         _("Your internal note was added."),
     )  # fmt: skip
 
@@ -469,7 +476,7 @@ def reply(request: HttpRequest, membership: Membership, reference: str):
     body = form.cleaned_data["body"]
     return perform(
         request, membership, case, "reply_form", form,
-        lambda actor: actions.reply(membership, actor, case, body),
+        lambda actor: conversation.reply(membership, actor, case, body),
         _("Your reply is on its way to the customer."),
     )  # fmt: skip
 

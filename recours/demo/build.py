@@ -22,9 +22,9 @@ from faker import Faker
 
 from recours.accounts.models import Customer, Membership, Organization, VerificationCode
 from recours.accounts.phones import to_e164
-from recours.cases import actions, workflows
+from recours.cases import conversation, engine, intake, workflows
 from recours.cases.access import staff_actor
-from recours.cases.actions import Report
+from recours.cases.intake import Report
 from recours.cases.models import Case, ContactChannel, Problem, Team
 from recours.commerce.models import Order, Payment, Terminal
 from recours.core import append_only, clock
@@ -830,7 +830,7 @@ class DemoBuilder:
         entered its current state.
         """
         with clock.at(created_at):
-            case = actions.create_case(Actor(label="customer"), report, [])
+            case = intake.create_case(Actor(label="customer"), report, [])
         track = Track(created_at, created_at, created_at, case.status)
         steps = self.script(rng, case, scenario)
         latest = self.now - LATEST_STEP_MARGIN
@@ -846,18 +846,18 @@ class DemoBuilder:
 
     def run(self, step: Step, case: Case) -> None:
         if step.verb == "customer":
-            actions.customer_message(case, step.text)
+            conversation.customer_message(case, step.text)
             return
         membership = self.staff[step.who]
         actor = staff_actor(membership)
         if step.verb == "assign":
-            actions.assign(membership, actor, case, self.staff[step.target].user)
+            conversation.assign(membership, actor, case, self.staff[step.target].user)
         elif step.verb == "note":
-            actions.add_note(membership, actor, case, step.text)
+            conversation.add_note(membership, actor, case, step.text)
         elif step.verb == "reply":
-            actions.reply(membership, actor, case, step.text)
+            conversation.reply(membership, actor, case, step.text)
         elif step.verb == "status":
-            actions.change_status(membership, actor, case, step.target, step.text)
+            engine.change_status(membership, actor, case, step.target, step.text)
         else:
             raise ValueError(step.verb)
 

@@ -11,8 +11,9 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from recours.accounts.models import Customer, Membership
-from recours.cases.actions import add_event, notify_customer
+from recours.cases.events import add_event
 from recours.cases.models import Audience, CaseEvent
+from recours.cases.notices import notify_customer
 from recours.commerce import actions as commerce
 from recours.commerce.models import (
     Holding,

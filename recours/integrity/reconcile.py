@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from recours.accounts.models import Customer, Organization
-from recours.cases.actions import open_integrity_case
+from recours.cases.intake import open_integrity_case
 from recours.core import clock
 from recours.core.audit import Actor
 from recours.integrity import actions

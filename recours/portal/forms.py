@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from recours.cases.actions import DESCRIPTION_MAX_LENGTH
+from recours.cases.intake import DESCRIPTION_MAX_LENGTH
 from recours.cases.models import ContactChannel, PaymentStarted, Problem
 
 ACCEPTED_FILES = (

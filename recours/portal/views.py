@@ -21,7 +21,7 @@ from django.views.decorators.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from recours.cases import actions, workflows
+from recours.cases import access_codes, conversation, intake, workflows
 from recours.cases.evidence import check_files
 from recours.cases.models import Case, CaseEvent, ContactChannel
 from recours.commerce.models import Terminal
@@ -140,9 +140,9 @@ def submit_report(request: HttpRequest) -> HttpResponse:
     try:
         if not form_ok or file_errors:
             # Nothing is written here but the checked files, kept for the next try.
-            actions.clean_report(report_data, None)
+            intake.clean_report(report_data, None)
         else:
-            case = actions.create_case(
+            case = intake.create_case(
                 Actor(label="customer"), report_data, kept + checked_files
             )
             accepted(request, case)
@@ -163,13 +163,13 @@ def accepted(request: HttpRequest, case: Case) -> None:
     request.session[SUBMITTED_KEY] = case.reference
 
 
-def report_from(data: dict) -> actions.Report:
+def report_from(data: dict) -> intake.Report:
     """The report as typed; fields the form refused are left empty."""
 
     def text(name: str) -> str:
         return data.get(name) or ""
 
-    return actions.Report(
+    return intake.Report(
         problem=text("problem"),
         contact_channel=text("contact_channel"),
         terminal_code=text("terminal"),
@@ -214,7 +214,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
         return redirect("portal:report")
     context = {
         "case": case,
-        **(actions.expected_response(case) if case.due_at else {}),
+        **(intake.expected_response(case) if case.due_at else {}),
         "by_sms": case.contact_channel == ContactChannel.SMS,
     }
     return render(request, "portal/submitted.html", context)
@@ -253,11 +253,11 @@ def status(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "portal/status.html", {"form": form}, status=422)
     reference = normalize_reference(
-        form.cleaned_data["reference"], actions.REFERENCE_PREFIX
+        form.cleaned_data["reference"], intake.REFERENCE_PREFIX
     )
     case = Case.objects.filter(reference=reference).first()
     if case is not None:
-        actions.send_access_code(case)
+        access_codes.send_access_code(case)
     # The next page reads the same whether or not the case exists.
     request.session[PENDING_KEY] = reference
     return redirect("portal:status_code")
@@ -275,7 +275,7 @@ def status_code(request: HttpRequest) -> HttpResponse:
             return too_many_requests(request)
         if form.is_valid():
             case = Case.objects.filter(reference=reference).first()
-            if case is not None and actions.check_access_code(
+            if case is not None and access_codes.check_access_code(
                 case, form.cleaned_data["code"]
             ):
                 remember_verified(request, case)
@@ -295,9 +295,9 @@ def status_open(request: HttpRequest, reference: str, token: str) -> HttpRespons
     if request.method == "POST":
         if over_limit(request, "status-code", settings.STATUS_RATE_LIMIT):
             return too_many_requests(request)
-        canonical = normalize_reference(reference, actions.REFERENCE_PREFIX)
+        canonical = normalize_reference(reference, intake.REFERENCE_PREFIX)
         case = Case.objects.filter(reference=canonical).first()
-        if case is not None and actions.check_access_code(case, token, link=True):
+        if case is not None and access_codes.check_access_code(case, token, link=True):
             remember_verified(request, case)
             return redirect("portal:case", reference=case.reference)
         context["refused"] = True
@@ -323,7 +323,7 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponse:
             return too_many_requests(request)
         if form.is_valid():
             try:
-                actions.customer_message(case, form.cleaned_data["body"])
+                conversation.customer_message(case, form.cleaned_data["body"])
             except InvalidInput as error:
                 form.add_domain_errors(error.fields or {"": [error.message]})
             except Conflict as error:
@@ -339,7 +339,7 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponse:
         "timeline": public_timeline(case),
         "form": form,
         "is_final": is_final,
-        "promise": actions.promised_response(case),
+        "promise": intake.promised_response(case),
     }
     return render(
         request, "portal/case.html", context, status=422 if form.errors else 200

@@ -15,8 +15,8 @@ from django.test import Client
 
 from recours.accounts.actions import create_api_key
 from recours.accounts.models import Membership, Organization
-from recours.cases.actions import Report, create_case
 from recours.cases.evidence import check_one
+from recours.cases.intake import Report, create_case
 from recours.cases.models import Case, CaseEvent
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent

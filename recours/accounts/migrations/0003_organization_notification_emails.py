@@ -9,10 +9,23 @@ class Migration(migrations.Migration):
         ('accounts', '0002_membership_role_fits_organization'),
     ]
 
+    # Plain ADD COLUMN on both databases: Django's SQLite editor would rebuild
+    # the table, which breaks the membership triggers that name it (0002).
     operations = [
-        migrations.AddField(
-            model_name='organization',
-            name='notification_emails',
-            field=models.TextField(blank=True),
-        ),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE accounts_organization ADD COLUMN "
+                    "notification_emails text DEFAULT '' NOT NULL",
+                    "ALTER TABLE accounts_organization DROP COLUMN notification_emails",
+                )
+            ],
+            state_operations=[
+                migrations.AddField(
+                    model_name="organization",
+                    name="notification_emails",
+                    field=models.TextField(blank=True, db_default=""),
+                )
+            ],
+        )
     ]

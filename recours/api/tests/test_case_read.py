@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from recours.accounts.models import Membership, Role
-from recours.cases import actions
-from recours.cases.actions import Report
+from recours.cases import conversation, engine, intake
+from recours.cases.intake import Report
 from recours.core.audit import Actor
 from recours.testing import file_case, make_staff
 
@@ -40,11 +40,11 @@ def test_it_shows_a_case_with_its_public_timeline_only(case_a, api_a, platform):
     agent = make_staff("julie.dupont", platform, Role.AGENT)
     membership = Membership.objects.get(user=agent)
     staff = Actor(label=agent.username, user_id=agent.pk)
-    actions.add_note(
+    conversation.add_note(
         membership, staff, case_a, "Carte refusée par la banque, vu avec eux."
     )
-    actions.assign(membership, staff, case_a, agent)
-    actions.reply(membership, staff, case_a, "Nous regardons votre paiement.")
+    conversation.assign(membership, staff, case_a, agent)
+    conversation.reply(membership, staff, case_a, "Nous regardons votre paiement.")
 
     # when
     response = detail(api_a, case_a.reference)
@@ -149,7 +149,7 @@ def varied_cases(frozen, platform, merchant_a, customer_a, kiosk):
     question = file_case(problem="question", payment_started="")
     frozen.shift(timedelta(hours=1))
     # Filed with merchant A's scope, as its API key would, so it stays with A.
-    unmatched = actions.create_case(
+    unmatched = intake.create_case(
         Actor(label="api:test"),
         Report(problem="item_missing", contact_channel="sms", contact_phone="0612345678",
                order_reference="ORD-NOWHERE"),
@@ -157,7 +157,7 @@ def varied_cases(frozen, platform, merchant_a, customer_a, kiosk):
         scope=merchant_a,
     )  # fmt: skip
     member = make_staff("a_admin", merchant_a, Role.MERCHANT_ADMIN)
-    actions.change_status(Membership.objects.get(user=member), Actor(label="a"),
+    engine.change_status(Membership.objects.get(user=member), Actor(label="a"),
                           question, "resolved")  # fmt: skip
     return {"kiosk": kiosk_case, "question": question, "unmatched": unmatched}
 

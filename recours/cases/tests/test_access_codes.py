@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from recours.accounts import actions as accounts_actions
 from recours.accounts.models import VerificationCode
-from recours.cases.actions import check_access_code, send_access_code
+from recours.cases.access_codes import check_access_code, send_access_code
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
 from recours.testing import NOW, file_case

@@ -4,7 +4,8 @@ import logging
 from datetime import timedelta
 
 from recours.cases.access import staff_actor
-from recours.cases.actions import change_status, expire_due
+from recours.cases.deadlines import expire_due
+from recours.cases.engine import change_status
 from recours.notifications.models import OutboxMessage
 from recours.testing import file_case, membership
 

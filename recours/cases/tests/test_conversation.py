@@ -6,7 +6,7 @@ import pytest
 
 from recours.cases import workflows
 from recours.cases.access import staff_actor
-from recours.cases.actions import add_note, assign, customer_message, reply
+from recours.cases.conversation import add_note, assign, customer_message, reply
 from recours.cases.models import Case, CaseEvent
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.notifications.models import OutboxMessage
@@ -35,7 +35,8 @@ def test_it_starts_the_work_with_the_first_reply(frozen, platform, customer_a, a
     case.refresh_from_db()
     assert case.first_response_at == NOW + timedelta(hours=2)
     assert case.status == "in_progress"
-    assert case.due_at == NOW + timedelta(hours=2) + 5 * timedelta(hours=8)
+    # the resolution target counts from the report, not from the reply
+    assert case.due_at == NOW + 5 * timedelta(hours=8)
     assert case.due_action == "escalate"
     assert (event.type, event.body, event.is_public) == ("reply", "Bonjour !", True)
     message = OutboxMessage.objects.get(

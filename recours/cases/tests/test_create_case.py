@@ -4,9 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from recours.cases import actions
-from recours.cases.actions import Report, create_case, expected_response_hours
+from recours.cases import intake, notices
 from recours.cases.evidence import check_files
+from recours.cases.intake import Report, create_case, expected_response_hours
 from recours.cases.models import Attachment, Case, CaseEvent
 from recours.commerce.models import Order
 from recours.core.audit import Actor
@@ -252,7 +252,7 @@ def test_it_rolls_everything_back_when_queueing_fails(
     def broken_enqueue(**kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(actions, "enqueue", broken_enqueue)
+    monkeypatch.setattr(notices, "enqueue", broken_enqueue)
 
     # when
     with pytest.raises(RuntimeError):
@@ -268,7 +268,7 @@ def test_it_draws_another_reference_on_a_collision(
     # given
     first = file_case()
     drawn = iter([first.reference, "RC-2345-6789"])
-    monkeypatch.setattr(actions, "new_reference", lambda prefix: next(drawn))
+    monkeypatch.setattr(intake, "new_reference", lambda prefix: next(drawn))
 
     # when
     second = file_case()

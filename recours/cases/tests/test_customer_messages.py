@@ -3,7 +3,9 @@
 import pytest
 
 from recours.cases.access import staff_actor
-from recours.cases.actions import change_status, promised_response, reply
+from recours.cases.conversation import reply
+from recours.cases.engine import change_status
+from recours.cases.intake import promised_response
 from recours.notifications.models import OutboxMessage
 from recours.notifications.templatetags.sms import GSM7, GSM7_EXTENSION
 from recours.testing import file_case, membership

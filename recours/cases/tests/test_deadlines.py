@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from recours.cases import workflows
 from recours.cases.access import staff_actor
-from recours.cases.actions import change_status, expire_due
+from recours.cases.deadlines import expire_due
+from recours.cases.engine import change_status
 from recours.cases.models import Case, CaseEvent
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage

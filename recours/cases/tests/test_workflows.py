@@ -7,7 +7,7 @@ import pytest
 from recours.accounts.models import Role
 from recours.cases import workflows
 from recours.cases.access import staff_actor
-from recours.cases.actions import change_status
+from recours.cases.engine import change_status
 from recours.cases.models import Case, CaseEvent, Kind
 from recours.core.errors import PermissionDenied
 from recours.core.models import AuditEvent

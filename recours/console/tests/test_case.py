@@ -7,7 +7,9 @@ from django.urls import reverse
 
 from recours.accounts.models import Membership
 from recours.cases.access import staff_actor
-from recours.cases.actions import add_note, assign, change_status, send_access_code
+from recours.cases.access_codes import send_access_code
+from recours.cases.conversation import add_note, assign
+from recours.cases.engine import change_status
 from recours.cases.models import Case, CaseEvent
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage

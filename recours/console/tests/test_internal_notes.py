@@ -4,7 +4,7 @@ note is read by its own staff and by the platform."""
 from django.urls import reverse
 
 from recours.cases.access import staff_actor
-from recours.cases.actions import add_note
+from recours.cases.conversation import add_note
 from recours.cases.models import Audience
 from recours.cases.queries import timeline_for
 from recours.testing import membership

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from recours.accounts.models import Membership
 from recours.cases.access import staff_actor
-from recours.cases.actions import assign, change_status
+from recours.cases.conversation import assign
+from recours.cases.engine import change_status
 from recours.cases.models import Case
 from recours.console.views import QUEUE_PAGE_SIZE
 from recours.testing import NOW, file_case

@@ -7,7 +7,7 @@ from django.utils import translation
 from recours.accounts.models import Membership
 from recours.accounts.phones import for_display
 from recours.cases.access import staff_actor
-from recours.cases.actions import change_status
+from recours.cases.engine import change_status
 from recours.testing import file_case
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from recours.cases import actions
+from recours.cases import conversation
 from recours.cases.access import staff_actor
 from recours.cases.models import CaseEvent
 from recours.notifications.models import OutboxMessage
@@ -36,7 +36,7 @@ def case(kiosk):
 
 def test_a_code_opens_the_case_and_shows_the_reply(client, case, agent):
     membership = agent.membership
-    actions.reply(
+    conversation.reply(
         membership, staff_actor(membership), case, "We refunded you this morning."
     )
     response = ask_code(client, case.reference.lower().replace("-", " "))
@@ -54,7 +54,7 @@ def test_a_code_opens_the_case_and_shows_the_reply(client, case, agent):
 
 def test_internal_notes_never_reach_the_customer(client, case, agent):
     membership = agent.membership
-    actions.add_note(
+    conversation.add_note(
         membership, staff_actor(membership), case, "Customer seems confused"
     )
     ask_code(client, case.reference)
