@@ -1,17 +1,17 @@
 import hashlib
 import logging
-import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.constants import OnConflict
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from recours.core import clock, worker
-from recours.core.worker import skip_locked
+from recours.core.leases import Leasing
 from recours.notifications import sms
 from recours.notifications.models import Channel, OutboxMessage
 
@@ -84,26 +84,17 @@ def insert_new(message: OutboxMessage) -> bool:
     return True
 
 
+# The outbox's rows are leased as every durable job's (recours.core.leases).
+LEASING = Leasing(
+    OutboxMessage,
+    seconds_setting="OUTBOX_LEASE_SECONDS",
+    live=Q(status=OutboxMessage.Status.PENDING),
+)
+
+
 def claim(batch_size: int = CLAIM_BATCH_SIZE) -> list[OutboxMessage]:
     """Lease a few due messages; rows leased by a live worker are skipped."""
-    now = clock.now()
-    token = secrets.token_hex(8)
-    with transaction.atomic():
-        due = list(
-            OutboxMessage.objects.select_for_update(skip_locked=skip_locked())
-            .filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at")[:batch_size]
-        )
-        ids = [message.pk for message in due]
-        # The lease also pushes next_attempt_at forward, so a killed worker's
-        # rows come due again exactly when its lease expires.
-        lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-        OutboxMessage.objects.filter(pk__in=ids).update(
-            lease_token=token, lease_until=lease_until, next_attempt_at=lease_until
-        )
-    for message in due:
-        message.lease_token = token
-    return due
+    return LEASING.claim(batch_size)
 
 
 def message_id(dedupe_key: str) -> str:
@@ -117,35 +108,68 @@ def message_id(dedupe_key: str) -> str:
     return f"<{digest}@recours>"
 
 
-def send_now(message: OutboxMessage) -> None:
-    if message.channel == Channel.EMAIL:
-        email = EmailMessage(
+class Transport:
+    """How one channel sends a message, and when a failed one is tried again.
+
+    E-mail and SMS are here; another channel (webhooks) registers its own
+    with `register_transport`, from its app's `ready()`.
+    """
+
+    def send(self, message: OutboxMessage) -> None:
+        raise NotImplementedError
+
+    def retry_at(
+        self, message: OutboxMessage, attempts: int, error: Exception
+    ) -> datetime | None:
+        """When to try again after a failed attempt; None gives up for good."""
+        if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            return None
+        backoff_seconds = min(BACKOFF_SECONDS_MAX, 2**attempts * 5)
+        return clock.now() + timedelta(seconds=backoff_seconds)
+
+    def settled(
+        self, message: OutboxMessage, error: Exception | None, final: bool
+    ) -> None:
+        """Called in the transaction that records an attempt's outcome, only
+        while our lease held the row (so once per outcome)."""
+
+
+class EmailTransport(Transport):
+    def send(self, message: OutboxMessage) -> None:
+        email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body,
             to=[message.recipient],
             headers={"Message-ID": message_id(message.dedupe_key)},
         )
         email.send()
-    else:
+
+
+class SmsTransport(Transport):
+    def send(self, message: OutboxMessage) -> None:
         sms.sender().send(
             to=message.recipient, body=message.body, idempotency_key=message.dedupe_key
         )
 
 
-def renew_lease(message: OutboxMessage) -> bool:
-    """Extend our lease just before sending; False if another worker took the row.
+TRANSPORTS: dict[str, Transport] = {
+    Channel.EMAIL: EmailTransport(),
+    Channel.SMS: SmsTransport(),
+}
 
-    A batch can outlast the lease it was claimed with (a slow mail server), and
-    then a second worker may claim its last rows. Renewing row by row means
-    only the holder of the current token sends.
-    """
-    lease_until = clock.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    renewed = OutboxMessage.objects.filter(
-        pk=message.pk,
-        lease_token=message.lease_token,
-        status=OutboxMessage.Status.PENDING,
-    ).update(lease_until=lease_until, next_attempt_at=lease_until)
-    return renewed == 1
+
+def register_transport(channel: str, transport: Transport) -> None:
+    assert channel in Channel.values
+    TRANSPORTS[channel] = transport
+
+
+def send_now(message: OutboxMessage) -> None:
+    TRANSPORTS[message.channel].send(message)
+
+
+def renew_lease(message: OutboxMessage) -> bool:
+    """Extend our lease just before sending; False if another worker took the row."""
+    return LEASING.renew(message)
 
 
 def log_fields(message: OutboxMessage, attempt: int) -> dict[str, object]:
@@ -169,14 +193,21 @@ def deliver_one(message: OutboxMessage) -> None:
     except Exception as error:
         record_failure(message, attempts, error)
         return
-    mine = OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token)
-    mine.update(
-        attempts=attempts,
-        status=OutboxMessage.Status.SENT,
-        sent_at=clock.now(),
-        lease_token="",
-        last_error="",
-    )
+    record_sent(message, attempts)
+
+
+def record_sent(message: OutboxMessage, attempts: int) -> None:
+    with transaction.atomic():
+        held = LEASING.settle(
+            message,
+            attempts=attempts,
+            status=OutboxMessage.Status.SENT,
+            sent_at=clock.now(),
+            last_error="",
+        )
+        message.attempts = attempts
+        if held:
+            TRANSPORTS[message.channel].settled(message, None, final=True)
     log.info(
         "outbox %s sent by %s for %s, attempt %s",
         message.pk, message.channel, message.about_reference or "-", attempts,
@@ -184,18 +215,28 @@ def deliver_one(message: OutboxMessage) -> None:
     )  # fmt: skip
 
 
+def describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 def record_failure(message: OutboxMessage, attempts: int, error: Exception) -> None:
-    """Back off, or give up for good after OUTBOX_MAX_ATTEMPTS (an ERROR line:
+    """Back off, or give up for good when the channel says so (an ERROR line:
     nobody else will notice a message that silently stopped trying)."""
-    final = attempts >= settings.OUTBOX_MAX_ATTEMPTS
-    backoff = min(BACKOFF_SECONDS_MAX, 2**attempts * 5)
-    OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token).update(
-        attempts=attempts,
-        status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
-        next_attempt_at=clock.now() + timedelta(seconds=backoff),
-        lease_token="",
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-    )
+    transport = TRANSPORTS[message.channel]
+    retry_at = transport.retry_at(message, attempts, error)
+    final = retry_at is None
+    status = OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING
+    with transaction.atomic():
+        held = LEASING.settle(
+            message,
+            attempts=attempts,
+            status=status,
+            next_attempt_at=retry_at or clock.now(),
+            last_error=describe(error),
+        )
+        message.attempts = attempts
+        if held:
+            transport.settled(message, error, final)
     fields = log_fields(message, attempts)
     if final:
         log.error(
