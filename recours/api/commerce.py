@@ -283,6 +283,10 @@ def order_fields(order: Order) -> dict[str, Any]:
         "total_minor": order.total_minor,
         "currency": order.currency,
         "placed_at": order.placed_at,
+        "protected": order.is_protected,
+        "protection_ends_at": order.protection_ends_at,
+        "protection_ended_at": order.protection_ended_at,
+        "protection_end_reason": order.protection_end_reason,
     }
 
 

@@ -95,6 +95,12 @@ class OrderIn(Schema):
     total_minor: AmountMinor
     currency: Currency
     placed_at: Moment
+    protected: bool = Field(
+        False,
+        description="The buyer opted in to buyer protection: PROTECTION_DAYS from "
+        "placed_at, a reminder on day PROTECTION_REMINDER_DAY. Needs a customer "
+        "with an e-mail address or a mobile number.",
+    )
 
 
 class PaymentIn(Schema):
@@ -209,6 +215,17 @@ class OrderOut(Schema):
     total_minor: int
     currency: str
     placed_at: datetime
+    protected: bool = Field(description="The buyer opted in to buyer protection.")
+    protection_ends_at: datetime | None = Field(
+        description="When the protection's window closes; null when not protected."
+    )
+    protection_ended_at: datetime | None = Field(
+        description="When the protection ended; null while it runs."
+    )
+    protection_end_reason: str = Field(
+        description='"confirmed" (the customer said all went well), "expired", '
+        "or empty while it runs."
+    )
 
 
 class OrderLineOut(Schema):
@@ -407,6 +424,11 @@ class CheckoutIn(Schema):
     )
 
     payments: list[PaymentPartIn] = Field(min_length=1, max_length=PAYMENT_PARTS_MAX)
+    protect: bool = Field(
+        False,
+        description="The buyer opts in to buyer protection (PROTECTION_DAYS from "
+        "the order). Needs the customer's e-mail address or mobile number.",
+    )
 
 
 class PurchaseIn(CheckoutIn):

@@ -226,7 +226,12 @@ def checkout(
     reservation = reservation_of(organization, reservation_id)
 
     def action() -> Result:
-        order = actions.checkout(actor_of(key), reservation, parts_of(payment.payments))
+        order = actions.checkout(
+            actor_of(key),
+            reservation,
+            parts_of(payment.payments),
+            protect=payment.protect,
+        )
         return 201, order_body(order)
 
     return once(request, "checkout", idempotency_key, payment.model_dump(), action)
@@ -269,7 +274,13 @@ def purchase(
 
     def action() -> Result:
         items = items_named(organization, basket.items)
-        order = actions.buy(actor_of(key), customer, items, parts_of(basket.payments))
+        order = actions.buy(
+            actor_of(key),
+            customer,
+            items,
+            parts_of(basket.payments),
+            protect=basket.protect,
+        )
         return 201, order_body(order)
 
     return once(request, "purchase", idempotency_key, basket.model_dump(), action)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from recours.accounts import actions as accounts_actions
 from recours.accounts.models import Customer
-from recours.commerce import serials
+from recours.commerce import protection, serials
 from recours.commerce.models import (
     Contingent,
     Holding,
@@ -568,7 +568,11 @@ PAYABLE_METHODS = (
 
 
 def checkout(
-    actor: Actor, reservation: Reservation, payments: Sequence[PaymentPart]
+    actor: Actor,
+    reservation: Reservation,
+    payments: Sequence[PaymentPart],
+    *,
+    protect: bool = False,
 ) -> Order:
     """Pay for a reservation: one transaction, first validated payment wins.
 
@@ -582,11 +586,15 @@ def checkout(
     items held, until `confirm_transfer` or `lapse_deferred_payments`. A
     checkout that lost its item to another raises Conflict "already_sold"
     and moves no money; its card payment is recorded as voided.
+
+    `protect`: the buyer opted in to buyer protection (commerce.protection).
     """
     check_parts(payments)
+    if protect:
+        protection.check_enrolment(reservation.customer)
     try:
         with transaction.atomic():
-            return place_order(actor, reservation, payments)
+            return place_order(actor, reservation, payments, protect)
     except Conflict as error:
         if error.code == "already_sold":
             void_card_payments(actor, reservation.customer, payments)
@@ -598,13 +606,17 @@ def buy(
     customer: Customer,
     items: Sequence[Item],
     payments: Sequence[PaymentPart],
+    *,
+    protect: bool = False,
 ) -> Order:
     """Reserve and check out at once ("buy now"), in one transaction."""
     check_parts(payments)
+    if protect:
+        protection.check_enrolment(customer)
     try:
         with transaction.atomic():
             reservation = reserve(actor, customer, items)
-            return place_order(actor, reservation, payments)
+            return place_order(actor, reservation, payments, protect)
     except Conflict as error:
         if error.code == "already_sold":
             void_card_payments(actor, customer, payments)
@@ -640,7 +652,10 @@ def check_part(part: PaymentPart) -> None:
 
 
 def place_order(
-    actor: Actor, reservation: Reservation, parts: Sequence[PaymentPart]
+    actor: Actor,
+    reservation: Reservation,
+    parts: Sequence[PaymentPart],
+    protect: bool = False,
 ) -> Order:
     reservation = lock_row(
         Reservation, reservation.pk, related=("organization", "customer")
@@ -657,9 +672,9 @@ def place_order(
     amount = order_total(lines)
     check_cover(parts, amount)
     if parts[0].method == Payment.Method.BANK_TRANSFER:
-        order = create_order(reservation, lines, amount, Order.Status.PENDING)
+        order = create_order(reservation, lines, amount, Order.Status.PENDING, protect)
         return await_transfer(actor, reservation, order, parts[0])
-    return pay_and_deliver(actor, reservation, lines, parts, amount)
+    return pay_and_deliver(actor, reservation, lines, parts, amount, protect)
 
 
 def line_items(lines: Sequence[ReservationLine]) -> list[Item]:
@@ -672,6 +687,7 @@ def pay_and_deliver(
     lines: Sequence[ReservationLine],
     parts: Sequence[PaymentPart],
     amount: Money,
+    protect: bool = False,
 ) -> Order:
     """`ledger.post`'s steps with the delivery inside: every buyer of the
     dealer waits on its merchant payable (and provider clearing) account,
@@ -685,7 +701,7 @@ def pay_and_deliver(
     """
     postings = payment_lines(reservation.customer, parts)
     check_funds(postings)
-    order = create_order(reservation, lines, amount, Order.Status.PAID)
+    order = create_order(reservation, lines, amount, Order.Status.PAID, protect)
     entry = pay_order(actor, order, parts, postings)
     deliver(actor, reservation, order, entry, line_items(lines))
     audit.record(
@@ -693,7 +709,11 @@ def pay_and_deliver(
         "commerce.order_paid",
         order,
         organization_id=order.organization_id,
-        data={"methods": [part.method for part in parts], "entry": entry.pk},
+        data={
+            "methods": [part.method for part in parts],
+            "entry": entry.pk,
+            "protected": protect,
+        },
     )
     move_balances(postings)
     return order
@@ -749,7 +769,9 @@ def create_order(
     lines: Sequence[ReservationLine],
     amount: Money,
     status: str,
+    protect: bool = False,
 ) -> Order:
+    now = clock.now()
     order = Order.objects.create(
         organization=reservation.organization,
         customer=reservation.customer,
@@ -757,7 +779,8 @@ def create_order(
         status=status,
         total_minor=amount.amount_minor,
         currency=amount.currency,
-        placed_at=clock.now(),
+        placed_at=now,
+        **(protection.enrolment(now, now) if protect else {}),
     )
     OrderLine.objects.bulk_create(
         OrderLine(
@@ -938,7 +961,11 @@ def await_transfer(
         "commerce.order_awaiting_transfer",
         order,
         organization_id=order.organization_id,
-        data={"payment": payment.pk, "due_at": due_at.isoformat()},
+        data={
+            "payment": payment.pk,
+            "due_at": due_at.isoformat(),
+            "protected": order.is_protected,
+        },
     )
     tell_about_transfer(payment, "transfer_awaited", "awaiting_transfer")
     return order

@@ -26,8 +26,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from recours.accounts.models import Customer, Organization
+from recours.commerce import protection
 from recours.commerce.models import ImportedRefund, Order, Payment, Shipment, Terminal
-from recours.core import audit
+from recours.core import audit, clock
 from recours.core.audit import Actor
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.core.money import Money
@@ -62,6 +63,8 @@ class OrderRow:
     invoice_reference: str = ""
     customer_number: str = ""
     terminal_code: str = ""
+    # The buyer opted in to buyer protection (commerce.protection).
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class Known:
     """What the batch refers to, existing or about to be created, by key."""
 
     organization: Organization
+    # When the batch is checked: an imported protection's reminder may be past.
+    now: datetime = field(default_factory=clock.now)
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[tuple[str, str], Payment] = field(default_factory=dict)
     shipments: dict[tuple[str, str], Shipment] = field(default_factory=dict)
@@ -382,7 +387,7 @@ def compare(
 
 
 ORDER_FIELDS = ("status", "total_minor", "currency", "placed_at", "invoice_reference",
-                "customer_id", "terminal_id")  # fmt: skip
+                "customer_id", "terminal_id", "protection_started_at")  # fmt: skip
 
 
 def check_order(known: Known, row: OrderRow) -> Any:
@@ -395,6 +400,10 @@ def check_order(known: Known, row: OrderRow) -> Any:
     terminal = known.terminals.get(row.terminal_code)
     if row.terminal_code and terminal is None:
         reasons.append(_("No kiosk of yours has this code."))
+    # An unknown customer number was refused above already.
+    if row.protected and (customer is not None or not row.customer_number):
+        refusal = protection.enrolment_refusal(customer)
+        reasons += [refusal] if refusal else []
     existing = known.orders.get(row.external_id)
     if reasons:
         return reasons
@@ -423,6 +432,7 @@ def new_order(
         total_minor=row.total.amount_minor,
         currency=row.total.currency,
         placed_at=row.placed_at,
+        **(protection.enrolment(row.placed_at, known.now) if row.protected else {}),
     )
 
 
@@ -604,6 +614,17 @@ def currency_code(value: str) -> str:
     return value
 
 
+def flag(value: str) -> bool:
+    value = value.strip().lower()
+    if value not in FLAG_VALUES:
+        raise ValueError(_("true or false."))
+    return FLAG_VALUES[value]
+
+
+FLAG_VALUES = {"true": True, "false": False, "1": True, "0": False,
+               "yes": True, "no": False}  # fmt: skip
+
+
 def moment(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
@@ -630,6 +651,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("total_minor", minor_units, required=True),
         CURRENCY,
         Column("placed_at", moment, required=True),
+        Column("protected", flag, default=False),
     ),
     "payments": (
         EXTERNAL_ID,
