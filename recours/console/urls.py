@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from recours.console import anomaly_views, customer_views, views
+from recours.console import anomaly_views, customer_views, views, workflow_views
 
 app_name = "console"
 urlpatterns = [
@@ -20,6 +20,7 @@ urlpatterns = [
     path("anomalies/<int:pk>/", anomaly_views.anomaly, name="anomaly"),
     path("corrections/<int:pk>/approve/", anomaly_views.approve, name="approve"),
     path("corrections/<int:pk>/reject/", anomaly_views.reject, name="reject"),
+    path("workflows/", workflow_views.workflows_page, name="workflows"),
     path("sms/", views.sms, name="sms"),
     path("undelivered/", views.undelivered, name="undelivered"),
     path("undelivered/resend-all/", views.resend_all, name="resend_all"),

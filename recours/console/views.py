@@ -29,7 +29,7 @@ from recours.cases import conversation, engine, intake, queries, workflows
 from recours.cases.access import membership_of, staff_actor, visible_cases
 from recours.cases.models import Attachment, Case, CaseEvent, Priority, Team
 from recours.commerce.models import Terminal
-from recours.console import labels
+from recours.console import diagrams, labels
 from recours.console.forms import (
     ANY_STATUS,
     AssignForm,
@@ -377,6 +377,7 @@ def render_case(
         "outbox": case_messages(case),
         "assigned_to_me": case.assignee_id == request.user.pk,
         "failed_forms": [form for form in (bound or {}).values() if form.errors],
+        "workflow_picture": diagrams.case_picture(case, due_action_label(case)),
         **forms,
     }
     return render_console(request, membership, "console/case.html", context, status)
