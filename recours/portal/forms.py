@@ -216,3 +216,64 @@ class CustomerNumberForm(PortalForm):
         ),
         error_messages={"required": _("Type your customer number.")},
     )
+
+
+class ProtectionForm(PortalForm):
+    """The buyer-protection feedback form of the reminder's link (seed 004):
+    all went well, one of the three claims, or another request."""
+
+    CONFIRMED = "confirmed"
+    OTHER = "other"
+    CLAIMS = (
+        Problem.NOT_RECEIVED,
+        Problem.REFUND_NOT_RECEIVED,
+        Problem.MERCHANT_CLOSED,
+    )
+
+    option = forms.ChoiceField(
+        label=_("How did your order go?"),
+        choices=[
+            (CONFIRMED, _("All went well: I want to end my buyer protection.")),
+            (Problem.NOT_RECEIVED, _("I did not receive my order.")),
+            (
+                Problem.REFUND_NOT_RECEIVED,
+                _("I did not receive my refund after a cancellation."),
+            ),
+            (Problem.MERCHANT_CLOSED, _("The shop has gone out of business.")),
+            (OTHER, _("I have another request.")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose one answer.")},
+    )
+    description = forms.CharField(
+        label=_("Describe what happened"),
+        required=False,
+        help_text=_(
+            "Not needed if all went well. Otherwise: what you ordered, what you "
+            "were told, the dates."
+        ),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "data-max-length": DESCRIPTION_MAX_LENGTH,
+                # report.js fills in {count}, {max} and {over}.
+                "data-count-text": _("{count} of {max} characters"),
+                "data-over-text": _("{count} of {max} characters: {over} too many"),
+            }
+        ),
+    )
+    attachments = MultipleFileField(
+        label=_("Documents (optional)"),
+        required=False,
+        help_text=_(
+            "The order confirmation, a cancellation or a message from the shop: "
+            "PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."
+        ),
+    )
+
+    def clean(self) -> dict | None:
+        data = super().clean() or {}
+        chosen = data.get("option")
+        if chosen and chosen != self.CONFIRMED and not data.get("description"):
+            self.add_error("description", _("Tell us in a few words what happened."))
+        return data

@@ -38,14 +38,19 @@ def path_of(token: str) -> str:
     return f"{DIRECTORY}/{token}"
 
 
-def staged(request: HttpRequest) -> list[dict]:
-    """What this session keeps: token, name, content_type, size_bytes, sha256."""
-    return list(request.session.get(SESSION_KEY, []))
+def staged(request: HttpRequest, key: str = SESSION_KEY) -> list[dict]:
+    """What this session keeps: token, name, content_type, size_bytes, sha256.
+
+    `key` names the form the files belong to (the report form by default), so
+    that one form's files never turn up on another."""
+    return list(request.session.get(key, []))
 
 
-def stage(request: HttpRequest, files: list[CheckedFile]) -> list[str]:
+def stage(
+    request: HttpRequest, files: list[CheckedFile], key: str = SESSION_KEY
+) -> list[str]:
     """Keep the files for this session; a message for each one that was not."""
-    entries = staged(request)
+    entries = staged(request, key)
     refused = []
     for checked in files:
         if ratelimit.over_limit(request, "report-staged", STAGE_RATE):
@@ -63,26 +68,28 @@ def stage(request: HttpRequest, files: list[CheckedFile]) -> list[str]:
                 "sha256": checked.sha256,
             }
         )
-    request.session[SESSION_KEY] = entries
+    request.session[key] = entries
     return [
         _("%(name)s could not be kept: please choose it again.") % {"name": name}
         for name in refused
     ]
 
 
-def remove(request: HttpRequest, tokens: set[str]) -> None:
+def remove(request: HttpRequest, tokens: set[str], key: str = SESSION_KEY) -> None:
     """Forget the files the customer ticked "remove" for."""
-    entries = staged(request)
+    entries = staged(request, key)
     for entry in entries:
         if entry["token"] in tokens:
             default_storage.delete(path_of(entry["token"]))
-    request.session[SESSION_KEY] = [e for e in entries if e["token"] not in tokens]
+    request.session[key] = [e for e in entries if e["token"] not in tokens]
 
 
-def load(request: HttpRequest) -> tuple[list[CheckedFile], list[str]]:
+def load(
+    request: HttpRequest, key: str = SESSION_KEY
+) -> tuple[list[CheckedFile], list[str]]:
     """The kept files, and a message for each one that is no longer there."""
     files, lost = [], []
-    for entry in staged(request):
+    for entry in staged(request, key):
         content = read(entry["token"])
         if content is None or hashlib.sha256(content).hexdigest() != entry["sha256"]:
             lost.append(entry)
@@ -91,8 +98,8 @@ def load(request: HttpRequest) -> tuple[list[CheckedFile], list[str]]:
                                  entry["sha256"]))  # fmt: skip
     if lost:
         gone = {entry["token"] for entry in lost}
-        request.session[SESSION_KEY] = [
-            e for e in staged(request) if e["token"] not in gone
+        request.session[key] = [
+            e for e in staged(request, key) if e["token"] not in gone
         ]
     messages = [
         _("%(name)s was kept too long: please choose it again.")
@@ -110,11 +117,11 @@ def read(token: str) -> bytes | None:
         return None
 
 
-def clear(request: HttpRequest) -> None:
+def clear(request: HttpRequest, key: str = SESSION_KEY) -> None:
     """The report was filed with the kept files: they now belong to its case."""
-    for entry in staged(request):
+    for entry in staged(request, key):
         default_storage.delete(path_of(entry["token"]))
-    request.session.pop(SESSION_KEY, None)
+    request.session.pop(key, None)
 
 
 def purge_old(now: datetime | None = None) -> int:

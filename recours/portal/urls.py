@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recours.portal import portfolio_views, views
+from recours.portal import portfolio_views, protection_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -19,6 +19,13 @@ urlpatterns = [
     path("portfolio/mine/", portfolio_views.mine, name="portfolio_mine"),
     path("portfolio/signout/", portfolio_views.signout, name="portfolio_signout"),
     path("status/signout/", views.status_signout, name="status_signout"),
+    # Linked only from the day-23 reminder of a protected order.
+    path("protection/<str:token>/", protection_views.feedback, name="protection"),
+    path(
+        "protection/<str:token>/done/",
+        protection_views.done,
+        name="protection_done",
+    ),
     # Last: "code", "open" and "signout" above are not references.
     path("status/<str:reference>/", views.case_page, name="case"),
 ]
