@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from recours.accounts.models import Role
+from recours.cases import workflows
 from recours.commerce.models import Terminal
 from recours.console.views import QUEUE_PAGE_SIZE
 from recours.portal.views import PENDING_KEY, VERIFIED_KEY
@@ -71,10 +72,10 @@ def customer_page(browser, site, locale: str, case=None):
     return context.new_page()
 
 
-def serious_violations(page) -> list[str]:
+def serious_violations(page, context: str | None = None) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options=AXE_OPTIONS)
+    results = Axe().run(page, context=context, options=AXE_OPTIONS)
     return [
         f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
         for violation in results.response["violations"]
@@ -209,4 +210,40 @@ def test_the_console_queue_and_its_page_links_pass_axe(browser, site, platform, 
     assert link["width"] >= 24
     assert link["height"] >= 24
     assert serious_violations(page) == []
+    context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_workflow_diagrams_scroll_in_their_region_and_pass_axe_on_a_phone(
+    browser, site, case, platform, locale
+):
+    # given: an agent's session on a phone
+    client = Client()
+    client.force_login(make_staff("claire", platform, Role.AGENT))
+    context = browser.new_context(**PHONE, locale=locale)
+    context.set_default_timeout(10_000)
+    context.add_cookies([cookie_of(client, site)])
+    page = context.new_page()
+
+    # when
+    page.goto(site + "/console/workflows/")
+
+    # then: a diagram keeps its size (its text readable) and scrolls in its
+    # region, not the page
+    assert page.locator(".diagram-scroll svg[role=img]").count() == len(workflows.ALL)
+    width = PHONE["viewport"]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    diagram = page.locator(".diagram-scroll svg").first
+    drawn = diagram.bounding_box()
+    assert drawn["width"] == pytest.approx(float(diagram.get_attribute("width")), abs=1)
+    assert serious_violations(page) == []
+
+    # when
+    page.goto(site + f"/console/cases/{case.reference}/")
+
+    # then: axe checks the diagram's section (the rest of the page has its
+    # own tests)
+    assert page.locator("#case-workflow .state.current").count() == 1
+    assert page.locator("#case-next-deadline time").count() == 1
+    assert serious_violations(page, "#case-workflow") == []
     context.close()
