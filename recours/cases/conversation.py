@@ -64,7 +64,7 @@ def reply(membership: Membership, actor: Actor, case: Case, body: str) -> CaseEv
         require_member(membership, case)
         engine.require_open(case)
         event = add_event(case, actor, CaseEvent.Type.REPLY, body, public=True)
-        responded(case, event)
+        engine.responded(case, event)
         start = workflows.for_kind(case.kind).by_hand(
             case.status, "in_progress", membership.role
         )
@@ -101,18 +101,6 @@ def customer_message(case: Case, body: str) -> CaseEvent:
     return event
 
 
-def responded(case: Case, event: CaseEvent) -> None:
-    """The first answer from staff stops the first-response clock: from now on
-    the case's service level is its resolution target."""
-    if case.first_response_at is not None:
-        return
-    case.first_response_at = event.created_at
-    case.save(update_fields=["first_response_at"])
-    if case.due_action == workflows.ESCALATE:
-        engine.schedule(case, event.created_at)
-        case.save(update_fields=["due_at", "due_action", "deadline_at"])
-
-
 def post_message(membership: Membership, actor: Actor, case: Case, body: str,
                  audience: str) -> CaseEvent:  # fmt: skip
     """A staff message to the readers chosen: the customer hears of it on their
@@ -127,7 +115,7 @@ def post_message(membership: Membership, actor: Actor, case: Case, body: str,
         engine.require_open(case)
         event = line_for(case, actor, CaseEvent.Type.MESSAGE, body, audience)
         if not membership.is_platform or audience != Audience.PLATFORM:
-            responded(case, event)
+            engine.responded(case, event)
         audit.record(actor, "case.message_posted", case,
                      organization_id=case.organization_id,
                      data={"audience": audience})  # fmt: skip

@@ -142,7 +142,7 @@ def announce(case: Case, transition: workflows.Transition, event: CaseEvent,
              "deadline_at": case.deadline_at, "answer": case.merchant_answer,
              "decision": case.decision_made}  # fmt: skip
     for template, party in transition.notify:
-        key = f"case:{case.reference}:{template}:{party}:{event.pk}"
+        key = f"case:{case.reference}:{template}:{party}:{case.status}:{event.pk}"
         if party == workflows.TO_CUSTOMER:
             notices.notify_customer(case, template, key, extra)
         else:
@@ -165,6 +165,18 @@ def take(case: Case, actor: Actor, name: str, party: str, reason: str = "",
     return enter(case, actor, transition, reason, data)
 
 
+def responded(case: Case, event: CaseEvent) -> None:
+    """The first answer from staff stops the first-response clock: from now on
+    the case's service level is its resolution target."""
+    if case.first_response_at is not None:
+        return
+    case.first_response_at = event.created_at
+    case.save(update_fields=["first_response_at"])
+    if case.due_action == workflows.ESCALATE:
+        schedule(case, event.created_at)
+        case.save(update_fields=["due_at", "due_action", "deadline_at"])
+
+
 def change_status(membership: Membership, actor: Actor, case: Case, target: str,
                   reason: str = "") -> Case:  # fmt: skip
     """A staff member moves the case by hand (transitions without payload)."""
@@ -181,5 +193,10 @@ def change_status(membership: Membership, actor: Actor, case: Case, target: str,
                     "target": label_of(workflow, target),
                 }
             )
-        enter(case, actor, transition, reason)
+        event = enter(case, actor, transition, reason)
+        if any(
+            party == workflows.TO_CUSTOMER for _template, party in transition.notify
+        ):
+            # Asking or telling the customer is an answer to them.
+            responded(case, event)
     return case

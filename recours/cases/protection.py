@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from recours.accounts.models import Membership
 from recours.cases import engine, intake, notices, queries, workflows
-from recours.cases.conversation import responded
 from recours.cases.engine import locked, require_member, require_open, require_text
 from recours.cases.events import add_event, attach_files, line_for
 from recours.cases.evidence import CheckedFile
@@ -154,7 +153,7 @@ def merchant_answer(
         event = add_event(case, actor, CaseEvent.Type.MERCHANT_ANSWER, message,
                           public=True, data={"answer": answer, "amount_minor": amount})  # fmt: skip
         attach_files(case, event, files)
-        responded(case, event)
+        engine.responded(case, event)
         engine.take(case, actor, "merchant_answer", membership.role,
                     data={"answer": answer})  # fmt: skip
     return case

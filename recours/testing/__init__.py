@@ -6,7 +6,7 @@ import functools
 import struct
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +18,10 @@ from recours.accounts.models import Membership, Organization
 from recours.cases.evidence import check_one
 from recours.cases.intake import Report, create_case
 from recours.cases.models import Case, CaseEvent
+from recours.cases.protection import open_claim
+from recours.commerce.models import Order
+from recours.commerce.protection import enrolment
+from recours.core import clock
 from recours.core.audit import Actor
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
@@ -169,3 +173,37 @@ def report(**fields) -> dict:
         "description": "La borne a refusé ma carte.",
         **fields,
     }
+
+
+def put_in_state(case: Case, state: str, at: datetime | None = None) -> None:
+    """Test set-up only: place a case in a state, with that state's deadline
+    counted from `at` (default now)."""
+    from recours.cases import engine
+
+    case.status = state
+    engine.schedule(case, at or clock.now())
+    Case.objects.filter(pk=case.pk).update(
+        status=state, due_at=case.due_at, due_action=case.due_action,
+        deadline_at=case.deadline_at,
+    )  # fmt: skip
+
+
+# Buyer protection
+
+
+def protected_order(customer, reference: str = "CMD-2026-0042",
+                    total_minor: int = 12990, days_ago: int = 3) -> Order:  # fmt: skip
+    """A paid order the customer protected at checkout, placed `days_ago`."""
+    now = clock.now()
+    placed_at = now - timedelta(days=days_ago)
+    return Order.objects.create(
+        organization=customer.organization, customer=customer, reference=reference,
+        status=Order.Status.PAID, total_minor=total_minor, currency="EUR",
+        placed_at=placed_at, **enrolment(placed_at, now),
+    )  # fmt: skip
+
+
+def file_claim(order: Order, problem: str = "not_received", **fields) -> Case:
+    """Open a protection claim through the real action."""
+    description = fields.pop("description", "Le colis n'est jamais arrivé.")
+    return open_claim(order, problem, description, [], language="fr", **fields)

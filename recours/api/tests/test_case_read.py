@@ -7,7 +7,7 @@ from recours.accounts.models import Membership, Role
 from recours.cases import conversation, engine, intake
 from recours.cases.intake import Report
 from recours.core.audit import Actor
-from recours.testing import file_case, make_staff
+from recours.testing import NOW, file_case, make_staff
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -152,7 +152,8 @@ def varied_cases(frozen, platform, merchant_a, customer_a, kiosk):
     unmatched = intake.create_case(
         Actor(label="api:test"),
         Report(problem="item_missing", contact_channel="sms", contact_phone="0612345678",
-               order_reference="ORD-NOWHERE"),
+               order_reference="ORD-NOWHERE", item_number="MAP-000123",
+               happened_at=NOW - timedelta(days=2)),
         [],
         scope=merchant_a,
     )  # fmt: skip

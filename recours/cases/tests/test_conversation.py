@@ -4,21 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from recours.cases import workflows
 from recours.cases.access import staff_actor
 from recours.cases.conversation import add_note, assign, customer_message, reply
-from recours.cases.models import Case, CaseEvent
+from recours.cases.engine import change_status
+from recours.cases.models import CaseEvent
 from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.notifications.models import OutboxMessage
-from recours.testing import NOW, file_case, membership, snapshot
-
-
-def put_in_state(case: Case, state: str) -> None:
-    workflow = workflows.for_kind(case.kind)
-    due_at, due_action = workflow.due_at(case, state, NOW)
-    Case.objects.filter(pk=case.pk).update(
-        status=state, due_at=due_at, due_action=due_action
-    )
+from recours.testing import NOW, file_case, membership, put_in_state, snapshot
 
 
 def test_it_starts_the_work_with_the_first_reply(frozen, platform, customer_a, agent):
@@ -110,19 +102,27 @@ def test_it_refuses_an_empty_or_huge_reply(frozen, platform, customer_a, agent, 
     assert snapshot(case) == before
 
 
-def test_it_wakes_a_case_waiting_for_the_customer(frozen, platform, customer_a):
-    # given
+def test_it_wakes_a_case_waiting_for_the_customer_with_its_clock_paused(
+    frozen, platform, customer_a, agent
+):
+    # given: a high-priority case (8 h to answer, 40 h to resolve) asked a
+    # question after an hour, answered by the customer a day later
     case = file_case()
-    put_in_state(case, "waiting_customer")
+    put_in_state(case, "in_progress")
+    frozen.shift(timedelta(hours=1))
+    change_status(membership(agent), staff_actor(membership(agent)), case,
+                  "waiting_customer", "Quel est le numéro de la borne ?")  # fmt: skip
     frozen.shift(timedelta(days=1))
 
     # when
     event = customer_message(case, "Voici mon ticket.")
 
-    # then
+    # then: the day spent waiting is not counted against the resolution target
     case.refresh_from_db()
     assert case.status == "in_progress"
-    assert case.due_at == NOW + timedelta(days=1) + 5 * timedelta(hours=8)
+    assert case.first_response_at == NOW + timedelta(hours=1)
+    assert case.sla_paused_seconds == 24 * 3600
+    assert case.due_at == NOW + 5 * timedelta(hours=8) + timedelta(days=1)
     assert (event.type, event.actor_label, event.is_public) == (
         "customer_message",
         "customer",

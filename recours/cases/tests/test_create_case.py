@@ -13,7 +13,7 @@ from recours.core.audit import Actor
 from recours.core.errors import InvalidInput
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
-from recours.testing import NOW, file_case, png_bytes
+from recours.testing import NOW, file_case, file_claim, png_bytes, protected_order
 
 
 def nothing_written() -> bool:
@@ -83,6 +83,9 @@ def test_it_keeps_a_report_that_matches_nothing_for_the_platform(
     assert case.given_phone == "+33600000001"
 
 
+TECHNICAL = {"item_missing": {"item_number": "MAP-0042", "happened_at": NOW}}
+
+
 @pytest.mark.parametrize(
     ("problem", "payment_started", "kind", "priority", "team", "hours"),
     [
@@ -92,27 +95,64 @@ def test_it_keeps_a_report_that_matches_nothing_for_the_platform(
         ("item_missing", "", "item_missing", "high", "technician", 8),
         ("question", "", "question", "normal", "agent", 24),
         ("suggestion", "", "suggestion", "low", "agent", 72),
-        ("not_received", "", "not_received", "normal", "merchant", 5 * 24),
+        # Not protected: the merchant's incident, not a buyer protection claim.
+        ("not_received", "", "order_issue", "normal", "merchant", 24),
     ],
 )
 def test_it_triages_and_sets_the_first_deadline(
     frozen, platform, customer_a, problem, payment_started, kind, priority, team, hours
 ):
     # when
-    case = file_case(problem=problem, payment_started=payment_started)
+    case = file_case(problem=problem, payment_started=payment_started,
+                     **TECHNICAL.get(problem, {}))  # fmt: skip
 
     # then
     case.refresh_from_db()
     assert (case.kind, case.priority, case.team) == (kind, priority, team)
     assert case.created_at == NOW
     assert case.due_at == NOW + timedelta(hours=hours)
-    assert case.due_action in ("escalate", "to_review")
+    assert case.due_action == "escalate"
     assert expected_response_hours(case) == hours
+
+
+def test_it_opens_a_claim_on_a_protected_order_with_the_merchants_five_days(
+    frozen, platform, customer_a
+):
+    # given
+    order = protected_order(customer_a)
+
+    # when
+    case = file_case(problem="not_received", order_reference=order.reference)
+
+    # then: the merchant is reminded the day before its 5 calendar days end
+    assert (case.kind, case.status, case.team) == (
+        "not_received",
+        "awaiting_merchant",
+        "merchant",
+    )
+    assert case.deadline_at == NOW + timedelta(days=5)
+    assert (case.due_at, case.due_action) == (NOW + timedelta(days=4), "remind")
+    assert expected_response_hours(case) == 5 * 24
+
+
+def test_it_refuses_a_claim_after_the_protection_window(frozen, platform, customer_a):
+    # given: an order placed 31 days ago, protected for 30
+    order = protected_order(customer_a, days_ago=31)
+
+    # when
+    with pytest.raises(InvalidInput) as raised:
+        file_case(problem="not_received", order_reference=order.reference)
+
+    # then
+    assert "order" in raised.value.fields
+    assert not Case.objects.exists()
 
 
 def test_it_starts_each_workflow_in_its_initial_state(frozen, platform, customer_a):
     assert file_case(problem="payment_failed").status == "received"
-    assert file_case(problem="not_received").status == "awaiting_merchant"
+    assert file_claim(protected_order(customer_a)).status == "awaiting_merchant"
+    closed_shop = protected_order(customer_a, reference="CMD-2026-0043")
+    assert file_claim(closed_shop, "merchant_closed").status == "review"
 
 
 def test_it_records_the_event_the_audit_and_one_acknowledgement(
@@ -301,8 +341,12 @@ def test_it_can_run_inside_a_callers_transaction(frozen, platform, customer_a):
 def test_it_promises_hours_or_from_two_days_on_days(
     frozen, platform, customer_a, problem, language, promise
 ):
+    # given
+    order = protected_order(customer_a) if problem == "not_received" else None
+
     # when
-    file_case(problem=problem, language=language)
+    file_case(problem=problem, language=language,
+              order_reference=order.reference if order else "")  # fmt: skip
 
     # then
     assert promise in OutboxMessage.objects.get().body

@@ -19,7 +19,9 @@ def ask_for_documents(agent, case, reason: str = REASON) -> OutboxMessage:
     staff = membership(agent)
     change_status(staff, staff_actor(staff), case, "in_progress")
     change_status(staff, staff_actor(staff), case, "waiting_customer", reason)
-    return OutboxMessage.objects.filter(dedupe_key__contains=":status:").latest("pk")
+    return OutboxMessage.objects.filter(dedupe_key__contains=":case_status:").latest(
+        "pk"
+    )
 
 
 def test_it_puts_the_reason_staff_gave_in_the_status_e_mail(agent):

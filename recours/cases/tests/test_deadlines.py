@@ -9,15 +9,15 @@ from recours.cases.engine import change_status
 from recours.cases.models import Case, CaseEvent
 from recours.core.models import AuditEvent
 from recours.notifications.models import OutboxMessage
-from recours.testing import NOW, file_case, membership
+from recours.testing import NOW, file_case, file_claim, membership, protected_order
 
 
 def told(case: Case) -> list[str]:
     """The states the customer was told about, in order."""
     keys = OutboxMessage.objects.filter(
-        dedupe_key__startswith=f"case:{case.reference}:status:"
+        dedupe_key__startswith=f"case:{case.reference}:case_status:"
     ).order_by("pk")
-    return [key.split(":")[3] for key in keys.values_list("dedupe_key", flat=True)]
+    return [key.split(":")[4] for key in keys.values_list("dedupe_key", flat=True)]
 
 
 def test_it_does_nothing_before_the_deadline(frozen, platform, customer_a):
@@ -95,7 +95,7 @@ def test_it_resolves_a_case_after_the_customers_silence_then_closes_it(
     assert case.resolved_at == resolved_at
     assert (case.due_at, case.due_action) == (resolved_at + timedelta(days=7), "close")
     line = case.events.filter(type=CaseEvent.Type.STATUS).last()
-    assert line.data == {"from": "waiting_customer", "to": "resolved"}
+    assert (line.data["from"], line.data["to"]) == ("waiting_customer", "resolved")
     assert line.actor_label == "worker"
     assert told(case) == ["waiting_customer", "resolved"]
 
@@ -113,16 +113,18 @@ def test_it_resolves_a_case_after_the_customers_silence_then_closes_it(
 
 def test_it_sends_an_unanswered_protection_case_to_review(frozen, platform, customer_a):
     # given
-    case = file_case(problem="not_received")
+    case = file_claim(protected_order(customer_a))
     assert case.status == "awaiting_merchant"
 
-    # when
-    frozen.shift(timedelta(days=5, seconds=1))
+    # when: the reminder, then the end of the 5 days
+    frozen.shift(timedelta(days=4, seconds=1))
+    expire_due()
+    frozen.shift(timedelta(days=1))
     expire_due()
 
     # then
     case.refresh_from_db()
-    assert case.status == "review"
+    assert (case.status, case.team) == ("review", "mediator")
     assert case.due_action == "escalate"
     assert told(case) == []
 
@@ -151,9 +153,9 @@ def test_it_carries_on_after_a_failing_row(frozen, platform, customer_a):
 
 def test_it_works_in_batches(frozen, platform, customer_a, monkeypatch):
     # given
-    from recours.cases import actions
+    from recours.cases import deadlines
 
-    monkeypatch.setattr(actions, "DUE_BATCH_SIZE", 2)
+    monkeypatch.setattr(deadlines, "DUE_BATCH_SIZE", 2)
     for _ in range(3):
         file_case()
     frozen.shift(timedelta(hours=9))
@@ -168,6 +170,7 @@ def test_it_never_leaves_a_deadline_without_an_action(frozen, platform, customer
     # given
     for problem in ("payment_failed", "not_received", "suggestion"):
         file_case(problem=problem)
+    file_claim(protected_order(customer_a))
 
     # when: a month of worker passes
     for _ in range(60):

@@ -200,7 +200,7 @@ def test_it_changes_the_status_with_a_reason(agent_client, agent, case_a):
     case_a.refresh_from_db()
     assert case_a.status == "resolved"
     event = case_a.events.get(type="status")
-    assert event.data == {"from": "received", "to": "resolved"}
+    assert (event.data["from"], event.data["to"]) == ("received", "resolved")
     assert event.body == "Remboursé au guichet."
     assert OutboxMessage.objects.filter(
         about=f"cases.case:{case_a.pk}", dedupe_key__contains=":status:resolved:"

@@ -110,7 +110,8 @@ def test_it_flags_unmatched_cases(agent_client, frozen, platform):
 def test_it_splits_cases_into_team_tabs(agent_client, frozen, platform, kiosk):
     # given: a payment incident goes to advisors, a missing item to technicians
     payment = file_case(terminal_code=kiosk.code)
-    missing = file_case(problem="item_missing", customer_number="C-1")
+    missing = file_case(problem="item_missing", customer_number="C-1",
+                        item_number="MAP-0042", happened_at=NOW)  # fmt: skip
 
     # when
     advisors = queue(agent_client, team="agent")
