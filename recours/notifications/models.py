@@ -27,6 +27,9 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(max_length=254)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    # An e-mail's HTML alternative, when its template has one; `body` stays
+    # the plain-text part every mail client can read.
+    html_body = models.TextField(blank=True)
     language = models.CharField(max_length=8, default="fr")
     organization_id = models.BigIntegerField(null=True, blank=True)
     # What the message is about, e.g. "cases.case:42", for the console.

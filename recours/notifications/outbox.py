@@ -7,7 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.constants import OnConflict
-from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 from django.utils import translation
 
 from recours.core import clock, worker
@@ -28,7 +29,8 @@ def enqueue(
     """Render a message and queue it in the caller's transaction.
 
     `template` names a pair `notifications/<template>.subject.txt` and
-    `.body.txt`; SMS uses the body only. A second call with the same key
+    `.body.txt`; SMS uses the body only. An e-mail also gets an HTML part when
+    `notifications/<template>.body.html` exists. A second call with the same key
     returns the first row, so retried actions do not queue twice.
     `about_reference` is what logs and the console call `about` ("RC-…").
     """
@@ -37,13 +39,18 @@ def enqueue(
     with translation.override(language):
         subject = render_to_string(f"notifications/{template}.subject.txt", context)
         body = render_to_string(f"notifications/{template}.body.txt", context)
+        subject = " ".join(subject.split())[:200]
+        html_body = ""
+        if channel == Channel.EMAIL:
+            html_body = render_html(template, {**context, "subject": subject})
     now = clock.now()
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         channel=channel,
         recipient=recipient,
-        subject=" ".join(subject.split())[:200],
+        subject=subject,
         body=body.strip(),
+        html_body=html_body,
         language=language,
         organization_id=organization_id,
         about=about,
@@ -54,6 +61,18 @@ def enqueue(
     if insert_new(message):
         return message
     return OutboxMessage.objects.get(dedupe_key=dedupe_key)
+
+
+def render_html(template: str, context: dict) -> str:
+    """The HTML alternative of an e-mail, or "" when its template has none.
+
+    Templates extend notifications/email_base.html, whose title is `subject`.
+    """
+    try:
+        html = get_template(f"notifications/{template}.body.html")
+    except TemplateDoesNotExist:
+        return ""
+    return html.render(context).strip()
 
 
 def insert_new(message: OutboxMessage) -> bool:
@@ -142,6 +161,8 @@ class EmailTransport(Transport):
             to=[message.recipient],
             headers={"Message-ID": message_id(message.dedupe_key)},
         )
+        if message.html_body:
+            email.attach_alternative(message.html_body, "text/html")
         email.send()
 
 
