@@ -315,7 +315,11 @@ def test_it_reminds_the_customer_by_email_once_on_day_23(
     body = received.message.get_body(("plain",)).get_content()
     assert protection.link_url(order) in body
     assert "250.00 EUR" in body
-    assert "covered by our buyer protection until 1 Apr 2026." in body
+    assert "covered by our buyer protection until 1 Apr 2026, 11:00 CEST." in body
+    html = received.message.get_body(("html",)).get_content()
+    assert f'href="{protection.link_url(order)}"' in html
+    assert '<html lang="en"' in html
+    assert "did not receive your refund after a cancellation" in html
 
 
 def test_it_reminds_a_customer_without_email_by_a_short_sms(frozen, by_sms_only, coins):
