@@ -5,10 +5,30 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+PROTECTION_KINDS = ("not_received", "refund_not_received")
+# Expiry actions renamed after the transitions they take now, by state.
+RENAMED = [
+    ("awaiting_merchant", "to_review", "forward"),
+    ("waiting_documents", "to_review", "documents_overdue"),
+    ("awaiting_customer", "close", "close_for_silence"),
+]
+
+
 def deadline_from_due(apps, schema_editor):
-    """Until now the only deadline was the wake-up itself."""
+    """Until now the only deadline was the wake-up itself; expiry actions are
+    named after transitions; a protection claim no longer has a "resolved"
+    state (it closes once decided and carried out)."""
     Case = apps.get_model("cases", "Case")
     Case.objects.filter(due_at__isnull=False).update(deadline_at=models.F("due_at"))
+    for status, old, new in RENAMED:
+        Case.objects.filter(status=status, due_action=old).update(due_action=new)
+    Case.objects.filter(
+        kind__in=PROTECTION_KINDS, status__in=("review", "waiting_documents")
+    ).update(team="mediator")
+    Case.objects.filter(kind__in=PROTECTION_KINDS, status="resolved").update(
+        status="closed", closed_at=models.F("resolved_at"), due_at=None,
+        due_action="", deadline_at=None,
+    )
 
 
 class Migration(migrations.Migration):
