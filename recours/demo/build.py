@@ -22,10 +22,11 @@ from faker import Faker
 
 from recours.accounts.models import Customer, Membership, Organization, VerificationCode
 from recours.accounts.phones import to_e164
-from recours.cases import conversation, engine, intake, workflows
+from recours.cases import conversation, engine, intake
 from recours.cases.access import staff_actor
 from recours.cases.intake import Report
 from recours.cases.models import Case, ContactChannel, Problem, Team
+from recours.commerce import serials
 from recours.commerce.models import Order, Payment, Terminal
 from recours.core import append_only, clock
 from recours.core.audit import Actor
@@ -340,7 +341,6 @@ class Track:
 
     created_at: datetime
     last_at: datetime
-    entered_at: datetime
     status: str
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -349,21 +349,14 @@ class Track:
 
 INCIDENT_SCENARIOS = {
     # scenario: (how many, age of the case in days: lowest, highest)
-    "new": (9, (0.05, 0.8)),
+    "new": (10, (0.05, 0.8)),
     "assigned": (4, (0.2, 1.5)),
-    "in_progress": (8, (1, 4)),
-    "waiting_customer": (5, (2, 9)),
+    "in_progress": (9, (1, 4)),
+    "waiting_customer": (6, (2, 9)),
     "customer_answered": (3, (3, 8)),
     "waiting_technical": (4, (1, 4)),
-    "resolved": (6, (1.5, 5)),
-    "closed": (8, (8, 30)),
-}
-PROTECTION_SCENARIOS = {
-    "new": (3, (0.1, 4)),
-    "merchant_answered": (3, (4, 15)),
-    "review": (3, (6, 8)),
-    "resolved": (2, (7, 11)),
-    "closed": (2, (15, 30)),
+    "resolved": (7, (1.5, 5)),
+    "closed": (9, (8, 30)),
 }
 PROBLEM_COUNTS = (
     (Problem.PAYMENT_FAILED, 12),
@@ -373,10 +366,12 @@ PROBLEM_COUNTS = (
     (Problem.ITEM_MISSING, 7),
     (Problem.QUESTION, 7),
     (Problem.SUGGESTION, 4),
-    (Problem.NOT_RECEIVED, 7),
-    (Problem.REFUND_NOT_RECEIVED, 6),
+    # On orders without buyer protection: the shop's incidents (order_issue);
+    # the protection claims are played by recours.demo.claims.
+    (Problem.NOT_RECEIVED, 3),
+    (Problem.REFUND_NOT_RECEIVED, 2),
 )
-PROTECTION_PROBLEMS = {Problem.NOT_RECEIVED, Problem.REFUND_NOT_RECEIVED}
+ORDER_PROBLEMS = {Problem.NOT_RECEIVED, Problem.REFUND_NOT_RECEIVED}
 KIOSK_PROBLEMS = {
     Problem.PAYMENT_FAILED,
     Problem.NO_RECEIPT,
@@ -386,9 +381,7 @@ KIOSK_PROBLEMS = {
 TECHNICAL_PROBLEMS = KIOSK_PROBLEMS | {Problem.ITEM_MISSING}
 UNMATCHED_COUNT = 7
 CASE_COUNT = sum(count for _problem, count in PROBLEM_COUNTS)
-SCENARIO_COUNT = sum(count for count, _ages in INCIDENT_SCENARIOS.values()) + sum(
-    count for count, _ages in PROTECTION_SCENARIOS.values()
-)
+SCENARIO_COUNT = sum(count for count, _ages in INCIDENT_SCENARIOS.values())
 assert SCENARIO_COUNT == CASE_COUNT
 
 
@@ -631,7 +624,7 @@ class DemoBuilder:
                 [
                     i
                     for i, (problem, _s) in enumerate(plans)
-                    if problem not in PROTECTION_PROBLEMS | {Problem.ITEM_MISSING}
+                    if problem not in ORDER_PROBLEMS | {Problem.ITEM_MISSING}
                 ],
                 UNMATCHED_COUNT,
             )
@@ -652,32 +645,22 @@ class DemoBuilder:
         incident = [
             name for name, (n, _a) in INCIDENT_SCENARIOS.items() for _ in range(n)
         ]
-        protection = [
-            name for name, (n, _a) in PROTECTION_SCENARIOS.items() for _ in range(n)
-        ]
         rng.shuffle(incident)
-        rng.shuffle(protection)
         plans: list[tuple[str, str]] = []
         # Problems the technical team does not handle first, so they never draw it.
         ordered = sorted(PROBLEM_COUNTS, key=lambda item: item[0] in TECHNICAL_PROBLEMS)
         for problem, count in ordered:
-            pool = protection if problem in PROTECTION_PROBLEMS else incident
             for _index in range(count):
                 fits = [
                     i
-                    for i, name in enumerate(pool)
+                    for i, name in enumerate(incident)
                     if name != "waiting_technical" or problem in TECHNICAL_PROBLEMS
                 ]
-                plans.append((problem, pool.pop(fits[-1])))
+                plans.append((problem, incident.pop(fits[-1])))
         return plans
 
     def case_start(self, rng: random.Random, problem: str, scenario: str) -> datetime:
-        table = (
-            PROTECTION_SCENARIOS
-            if problem in PROTECTION_PROBLEMS
-            else INCIDENT_SCENARIOS
-        )
-        lowest, highest = table[scenario][1]
+        lowest, highest = INCIDENT_SCENARIOS[scenario][1]
         return self.now - timedelta(days=rng.uniform(lowest, highest))
 
     def matched_report(
@@ -704,7 +687,7 @@ class DemoBuilder:
         order, customer = draft.order, draft.order.customer
         if problem == Problem.ITEM_MISSING:
             extra = {"order_reference": order.reference} if rng.random() < 0.5 else {}
-            return self.report(
+            report = self.report(
                 rng,
                 fake,
                 problem,
@@ -712,7 +695,11 @@ class DemoBuilder:
                 **extra,
                 customer_number=customer.customer_number if customer else "",
             )
-        if problem in PROTECTION_PROBLEMS:
+            # A technical report names the coin and when it went missing.
+            report.item_number = coin_serial(rng)
+            report.happened_at = went_missing_at(rng, order.placed_at, created_at)
+            return report
+        if problem in ORDER_PROBLEMS:
             if rng.random() < 0.6:
                 return self.report(
                     rng, fake, problem, customer, order_reference=order.reference
@@ -794,7 +781,7 @@ class DemoBuilder:
     ) -> OrderDraft:
         """An unused order that fits the problem, placed shortly before the report."""
         fits = ORDER_FILTERS[problem]
-        window = timedelta(days=25 if problem in PROTECTION_PROBLEMS else 3)
+        window = timedelta(days=25 if problem in ORDER_PROBLEMS else 3)
         candidates = [d for d in self.drafts if d.order.pk not in used and fits(d)]
         if not candidates:
             # A seed may draw too few orders of a kind (double charges): take a paid one.
@@ -826,12 +813,12 @@ class DemoBuilder:
         The demo must show a month of history, and history rows (timeline,
         audit, outbox) are never rewritten: each real action runs with the
         clock set to its simulated moment, so its rows are written with it.
-        Finally the case's own times and deadline are set from the moment it
-        entered its current state.
+        Finally the case's own times are set as simulated; its deadline is
+        the one the actions scheduled.
         """
         with clock.at(created_at):
             case = intake.create_case(Actor(label="customer"), report, [])
-        track = Track(created_at, created_at, created_at, case.status)
+        track = Track(created_at, created_at, case.status)
         steps = self.script(rng, case, scenario)
         latest = self.now - LATEST_STEP_MARGIN
         for step, moment in zip(
@@ -862,8 +849,6 @@ class DemoBuilder:
             raise ValueError(step.verb)
 
     def script(self, rng: random.Random, case: Case, scenario: str) -> list[Step]:
-        if workflows.for_kind(case.kind) is workflows.PROTECTION:
-            return protection_script(rng, case, scenario)
         handler = "agent"
         if case.team == Team.TECHNICIAN:
             handler = "technicien"
@@ -942,17 +927,32 @@ ORDER_FILTERS: dict[str, Callable[[OrderDraft], bool]] = {
     ),
     Problem.NOT_RECEIVED: lambda d: (
         d.order.organization.slug == "scenes-de-loire"
+        and d.order.protection_started_at is None
         and d.order.terminal is None
         and d.order.customer is not None
         and d.order.status in ("paid", "fulfilled")
     ),
     Problem.REFUND_NOT_RECEIVED: lambda d: (
         d.order.organization.slug == "scenes-de-loire"
+        and d.order.protection_started_at is None
         and d.order.status == "cancelled"
         and d.captured_minor > 0
         and all(p.refunded_minor == 0 for p in d.payments)
     ),
 }
+
+
+def coin_serial(rng: random.Random) -> str:
+    """A Napoléon's serial as the customer reads it off their certificate."""
+    return serials.with_check_digit(f"NAP-{rng.randint(10_000, 99_999)}", "mod97")
+
+
+def went_missing_at(
+    rng: random.Random, placed_at: datetime, reported_at: datetime
+) -> datetime:
+    if placed_at >= reported_at:
+        return reported_at - timedelta(hours=rng.uniform(1, 12))
+    return placed_at + (reported_at - placed_at) * rng.uniform(0.3, 0.9)
 
 
 def text_group(problem: str) -> str:
@@ -962,6 +962,8 @@ def text_group(problem: str) -> str:
         return data.COIN_GROUP
     if problem == Problem.SUGGESTION:
         return data.SUGGESTION_GROUP
+    if problem in ORDER_PROBLEMS:
+        return data.ORDER_GROUP
     return data.QUESTION_GROUP
 
 
@@ -1013,44 +1015,6 @@ def incident_script(
     return scripts[scenario]
 
 
-def protection_script(rng: random.Random, case: Case, scenario: str) -> list[Step]:
-    language = "en" if case.language == "en" else "fr"
-    to_review = Step(
-        "status", "agent", data.NO_MERCHANT_ANSWER_REASON, "review", (120, 124)
-    )
-    to_mediator = Step("assign", "agent", target="mediateur", hours=(0.5, 8))
-    answered = [
-        Step("note", "agent", data.MERCHANT_ANSWER_NOTE, hours=(24, 96)),
-        Step(
-            "status",
-            "agent",
-            data.MERCHANT_ANSWER_REASON,
-            "awaiting_customer",
-            (0.1, 2),
-        ),
-    ]
-    decide = Step("status", "mediateur", data.MEDIATION_REASON, "resolved", (2, 48))
-    scripts = {
-        "new": [],
-        "merchant_answered": answered,
-        "review": [to_review, to_mediator],
-        "resolved": [
-            to_review,
-            to_mediator,
-            Step(
-                "reply", "mediateur", data.MEDIATION_REPLIES[language], hours=(24, 72)
-            ),
-            decide,
-        ],
-        "closed": [
-            *answered,
-            decide,
-            Step("status", "agent", data.CLOSED_REASON, "closed", (24, 120)),
-        ],
-    }
-    return scripts[scenario]
-
-
 def step_times(
     rng: random.Random, steps: list[Step], start: datetime, latest: datetime
 ) -> list[datetime]:
@@ -1069,7 +1033,7 @@ def step_times(
 def follow(track: Track, case: Case, moment: datetime) -> None:
     track.last_at = moment
     if case.status != track.status:
-        track.status, track.entered_at = case.status, moment
+        track.status = case.status
         if case.status == "resolved":
             track.resolved_at = moment
         if case.status == "closed":
@@ -1079,16 +1043,13 @@ def follow(track: Track, case: Case, moment: datetime) -> None:
 
 
 def settle(case: Case, track: Track) -> None:
-    due_at, due_action = workflows.for_kind(case.kind).due_at(
-        case, case.status, track.entered_at
-    )
+    """The case's own times as simulated; its deadline is the one the real
+    actions scheduled (engine.schedule) at the moment it entered its state."""
     Case.objects.filter(pk=case.pk).update(
         created_at=track.created_at,
         updated_at=track.last_at,
         first_response_at=track.first_response_at,
         resolved_at=track.resolved_at,
         closed_at=track.closed_at,
-        due_at=due_at,
-        due_action=due_action,
     )
     case.refresh_from_db()

@@ -296,6 +296,9 @@ KIOSK_GROUP = "kiosk"
 COIN_GROUP = "coins"
 QUESTION_GROUP = "question"
 SUGGESTION_GROUP = "suggestion"
+# Tickets not received, or a refund after a cancelled show, on an order the
+# buyer did not protect: the shop's incident, not a protection claim.
+ORDER_GROUP = "order"
 
 REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
     KIOSK_GROUP: {
@@ -339,6 +342,18 @@ REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
             "payment shows in your online account within 24 hours.",
         ),
     },
+    ORDER_GROUP: {
+        "fr": (
+            "Bonjour, nous avons transmis votre commande à la billetterie, qui "
+            "vérifie l'envoi des billets et le remboursement éventuel.",
+            "Bonjour, la billetterie confirme votre commande : vos billets vous "
+            "sont renvoyés par e-mail aujourd'hui.",
+        ),
+        "en": (
+            "Hello, we passed your order on to the box office, which is checking "
+            "the tickets it sent and any refund due.",
+        ),
+    },
     SUGGESTION_GROUP: {
         "fr": (
             "Bonjour, merci pour votre suggestion : nous l'avons transmise à l'équipe "
@@ -369,6 +384,10 @@ WAITING_CUSTOMER_REASONS: dict[str, dict[str, str]] = {
         "fr": "Pouvez-vous nous préciser la borne et la facture concernées ?",
         "en": "Could you tell us which kiosk and which invoice this is about?",
     },
+    ORDER_GROUP: {
+        "fr": "Pouvez-vous nous indiquer l'adresse e-mail donnée lors de la commande ?",
+        "en": "Could you tell us the e-mail address you gave when ordering?",
+    },
 }
 CUSTOMER_ANSWERS: dict[str, dict[str, str]] = {
     KIOSK_GROUP: {
@@ -387,6 +406,10 @@ CUSTOMER_ANSWERS: dict[str, dict[str, str]] = {
         "fr": "C'est la borne de la mairie, pour la facture de cantine de mars.",
         "en": "It is the town hall kiosk, for the March canteen invoice.",
     },
+    ORDER_GROUP: {
+        "fr": "C'est la même adresse que celle de ce message.",
+        "en": "It is the address I am writing from.",
+    },
 }
 NOTES: dict[str, tuple[str, ...]] = {
     KIOSK_GROUP: (
@@ -404,6 +427,10 @@ NOTES: dict[str, tuple[str, ...]] = {
     ),
     QUESTION_GROUP: ("Question fréquente : à ajouter à la FAQ.",),
     SUGGESTION_GROUP: ("Suggestion transmise à l'équipe produit.",),
+    ORDER_GROUP: (
+        "Commande sans protection acheteur : traitée avec la billetterie.",
+        "La billetterie a renvoyé les billets ; en attente de confirmation.",
+    ),
 }
 TECHNICAL_REASON = "Transmis à l'équipe technique pour analyse."
 RESOLVED_REASONS: dict[str, str] = {
@@ -414,17 +441,7 @@ RESOLVED_REASONS: dict[str, str] = {
     Problem.ITEM_MISSING: "Pièce restaurée dans le portefeuille du client.",
     Problem.QUESTION: "Réponse apportée au client.",
     Problem.SUGGESTION: "Suggestion enregistrée.",
+    Problem.NOT_RECEIVED: "Billets renvoyés par la billetterie.",
+    Problem.REFUND_NOT_RECEIVED: "Remboursement effectué par la billetterie.",
 }
 CLOSED_REASON = "Clôturé après confirmation du client."
-MERCHANT_ANSWER_NOTE = (
-    "Réponse du marchand reçue par e-mail : remboursement intégral proposé."
-)
-MERCHANT_ANSWER_REASON = "Le marchand propose un remboursement intégral."
-NO_MERCHANT_ANSWER_REASON = "Pas de réponse du marchand sous cinq jours."
-MEDIATION_REPLIES = {
-    "fr": "Bonjour, après examen des éléments des deux parties, nous vous accordons "
-    "le remboursement intégral de votre commande.",
-    "en": "Hello, having reviewed what both sides sent us, we grant you a full "
-    "refund of your order.",
-}
-MEDIATION_REASON = "Décision de la médiation : remboursement intégral."

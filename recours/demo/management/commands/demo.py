@@ -21,7 +21,7 @@ from recours.notifications.models import OutboxMessage
 class Command(BaseCommand):
     help = (
         "Load demo data: a platform, 3 merchants, 12 kiosks, 200 customers, "
-        "1,000 orders with payments, 60 cases at every stage, a coin dealer's "
+        "1,000 orders with payments, 52 incidents at every stage, a coin dealer's "
         "serialized coins and customers' wallets with history, an event with "
         "sessions and contingents, a few planted inconsistencies that the "
         "integrity detectors then find, and one staff login "
