@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from recours.accounts.models import Organization
-from recours.cases.models import Kind
+from recours.cases.models import Audience, Kind
 from recours.commerce.models import Terminal
 from recours.console import labels
 from recours.integrity.models import Anomaly, AnomalyKind
@@ -125,12 +125,33 @@ class NoteForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    """A message to the readers chosen among those the member may write to.
+
+    A post without a choice is a reply to everyone, as before readers could
+    be chosen."""
+
+    audience = forms.ChoiceField(
+        label=_("Who reads it"),
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("You cannot write to these readers.")},
+    )
     body = forms.CharField(
-        label=_("Reply to the customer"),
+        label=_("Message"),
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": _("Write the reply first.")},
     )
+
+    def __init__(self, *args, audiences: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(Audience.choices)
+        field = self.fields["audience"]
+        field.choices = [(name, labels[name]) for name in audiences]  # type: ignore[attr-defined]
+        field.initial = Audience.EVERYONE
+
+    def clean_audience(self) -> str:
+        return self.cleaned_data.get("audience") or Audience.EVERYONE
 
 
 class SmsFilterForm(forms.Form):

@@ -1,7 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from recours.console import anomaly_views, customer_views, views, workflow_views
+from recours.console import (
+    anomaly_views,
+    claim_views,
+    customer_views,
+    views,
+    workflow_views,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -13,6 +19,19 @@ urlpatterns = [
     path("cases/<str:reference>/status/", views.change_status, name="status"),
     path("cases/<str:reference>/note/", views.add_note, name="note"),
     path("cases/<str:reference>/reply/", views.reply, name="reply"),
+    path("cases/<str:reference>/answer/", claim_views.answer, name="answer"),
+    path("cases/<str:reference>/evidence/", claim_views.evidence, name="evidence"),
+    path(
+        "cases/<str:reference>/documents/",
+        claim_views.request_documents,
+        name="request_documents",
+    ),
+    path("cases/<str:reference>/decide/", claim_views.decide, name="decide"),
+    path(
+        "cases/<str:reference>/carried-out/",
+        claim_views.carried_out,
+        name="carried_out",
+    ),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("customers/", customer_views.customers, name="customers"),
     path("customers/<int:pk>/", customer_views.customer, name="customer"),

@@ -27,9 +27,17 @@ from recours.accounts.models import Membership
 from recours.accounts.phones import to_e164
 from recours.cases import conversation, engine, intake, queries, workflows
 from recours.cases.access import membership_of, staff_actor, visible_cases
-from recours.cases.models import Attachment, Case, CaseEvent, Priority, Team
+from recours.cases.models import (
+    CUSTOMER_AUDIENCES,
+    Attachment,
+    Audience,
+    Case,
+    CaseEvent,
+    Priority,
+    Team,
+)
 from recours.commerce.models import Terminal
-from recours.console import diagrams, labels
+from recours.console import claims, diagrams, labels
 from recours.console.forms import (
     ANY_STATUS,
     AssignForm,
@@ -62,6 +70,12 @@ UNDELIVERED_PAGE_SIZE = 25
 # Queue tabs that are not a team.
 ALL = "all"
 MINE = "mine"
+# A merchant's cases that wait for its answer: in its team's queue, and not
+# waiting on the customer (a claim in review is the mediators', not here).
+TO_ANSWER = "to_answer"
+TO_ANSWER_CASES = Q(team=Team.MERCHANT) & ~Q(
+    status__in=("awaiting_customer", "waiting_customer")
+)
 
 # Fields the queue's free-text search looks in (what the customer gave, what
 # it matched, how to reach them).
@@ -212,12 +226,16 @@ def queue_tabs(membership: Membership) -> list[tuple[str, object]]:
     # The platform's teams mean nothing to a merchant's staff.
     if membership.is_platform:
         tabs.extend(Team.choices)
+    else:
+        tabs.append((TO_ANSWER, gettext_lazy("To answer")))
     return tabs
 
 
 def in_tab(cases: QuerySet[Case], tab: str, user: User | AnonymousUser):
     if tab == MINE:
         return cases.filter(assignee_id=user.pk)
+    if tab == TO_ANSWER:
+        return cases.filter(TO_ANSWER_CASES)
     if tab in Team.values:
         return cases.filter(team=tab)
     return cases
@@ -228,6 +246,7 @@ def tab_counts(cases: QuerySet[Case], user: User | AnonymousUser) -> dict[str, i
     counts = {
         ALL: Count("pk"),
         MINE: Count("pk", filter=Q(assignee_id=user.pk)),
+        TO_ANSWER: Count("pk", filter=TO_ANSWER_CASES),
     }
     for team in Team.values:
         counts[team] = Count("pk", filter=Q(team=team))
@@ -261,6 +280,7 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
                 "case": case,
                 "status_label": labels.status_label(case.kind, case.status),
                 "overdue": case.due_at is not None and case.due_at < now,
+                "countdown": claims.countdown(case, now),
             }
             for case in page
         ],
@@ -281,6 +301,8 @@ def case_or_404(membership: Membership, reference: str) -> Case:
 
 
 def event_title(case: Case, event: CaseEvent) -> str:
+    if title := claims.event_title(case, event):
+        return title
     if event.type == CaseEvent.Type.STATUS:
         return _("Status: %(source)s → %(target)s") % {
             "source": labels.status_label(case.kind, event.data.get("from", "")),
@@ -307,6 +329,7 @@ def staff_timeline(membership: Membership, case: Case) -> list[dict[str, Any]]:
             "title": event_title(case, event),
             "who": ACTOR_LABELS.get(event.actor_label, event.actor_label),
             "body": "" if event.type == CaseEvent.Type.ASSIGNED else event.body,
+            "readers": claims.readers(event),
             "attachments": list(event.attachments.all()),
         }
         for event in events
@@ -326,13 +349,24 @@ def case_messages(case: Case) -> list[dict[str, Any]]:
     return found
 
 
-def default_forms(case: Case, membership: Membership) -> dict[str, Any]:
+def status_targets(case: Case, membership: Membership) -> list[tuple[str, object]]:
     targets = labels.allowed_targets(case.kind, case.status, membership.role)
+    return claims.hand_targets(case, targets, membership.role)
+
+
+def reply_form(membership: Membership, data: Any = None) -> ReplyForm:
+    audiences = queries.writable_audiences(membership)
+    return ReplyForm(data, prefix="reply", audiences=audiences)
+
+
+def default_forms(case: Case, membership: Membership) -> dict[str, Any]:
+    targets = status_targets(case, membership)
     return {
         "assign_form": AssignForm(),
         "status_form": StatusForm(prefix="status", targets=targets),
         "note_form": NoteForm(prefix="note"),
-        "reply_form": ReplyForm(prefix="reply"),
+        "reply_form": reply_form(membership),
+        **claims.default_forms(case, membership),
     }
 
 
@@ -362,6 +396,7 @@ def render_case(
 ) -> HttpResponse:
     workflow = workflows.for_kind(case.kind)
     forms = {**default_forms(case, membership), **(bound or {})}
+    now = clock.now()
     order_total = None
     if case.order is not None:
         order_total = Money(case.order.total_minor, case.order.currency)
@@ -370,13 +405,14 @@ def render_case(
         "status_label": labels.status_label(case.kind, case.status),
         "is_final": workflow.state(case.status).is_final,
         "due_action": due_action_label(case),
-        "overdue": case.deadline_at is not None and case.deadline_at < clock.now(),
+        "overdue": case.deadline_at is not None and case.deadline_at < now,
         "order_total": order_total,
         "timeline": staff_timeline(membership, case),
         "loose_attachments": case.attachments.filter(event__isnull=True),
         "outbox": case_messages(case),
         "assigned_to_me": case.assignee_id == request.user.pk,
         "failed_forms": [form for form in (bound or {}).values() if form.errors],
+        **claims.context(case, membership, now),
         "workflow_picture": diagrams.case_picture(case, due_action_label(case)),
         **forms,
     }
@@ -437,7 +473,7 @@ def assign(request: HttpRequest, membership: Membership, reference: str):
 @staff_required
 def change_status(request: HttpRequest, membership: Membership, reference: str):
     case = case_or_404(membership, reference)
-    targets = labels.allowed_targets(case.kind, case.status, membership.role)
+    targets = status_targets(case, membership)
     form = StatusForm(request.POST, prefix="status", targets=targets)
     if not form.is_valid():
         return render_case(request, membership, case, {"status_form": form}, 422)
@@ -471,14 +507,26 @@ def add_note(request: HttpRequest, membership: Membership, reference: str):
 @staff_required
 def reply(request: HttpRequest, membership: Membership, reference: str):
     case = case_or_404(membership, reference)
-    form = ReplyForm(request.POST, prefix="reply")
+    form = reply_form(membership, request.POST)
     if not form.is_valid():
         return render_case(request, membership, case, {"reply_form": form}, 422)
-    body = form.cleaned_data["body"]
+    body, audience = form.cleaned_data["body"], form.cleaned_data["audience"]
+    if audience == Audience.EVERYONE:
+        # A reply to everyone also starts the work on a new incident.
+        return perform(
+            request, membership, case, "reply_form", form,
+            lambda actor: conversation.reply(membership, actor, case, body),
+            _("Your reply is on its way to the customer."),
+        )  # fmt: skip
+    if audience in CUSTOMER_AUDIENCES:
+        success = _("Your message is on its way to the customer.")
+    else:
+        success = _("Your message was added.")
     return perform(
         request, membership, case, "reply_form", form,
-        lambda actor: conversation.reply(membership, actor, case, body),
-        _("Your reply is on its way to the customer."),
+        lambda actor: conversation.post_message(membership, actor, case, body,
+                                                audience),
+        success,
     )  # fmt: skip
 
 

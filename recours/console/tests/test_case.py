@@ -356,7 +356,8 @@ def test_the_reply_form_is_labelled(agent_client, case_a):
     html = page(agent_client, case_a).content.decode()
 
     # then
-    assert '<label for="id_reply-body">Reply to the customer</label>' in html
+    assert '<label for="id_reply-body">Message</label>' in html
+    assert "<legend>Who reads it</legend>" in html
     assert '<label for="id_note-body">Internal note</label>' in html
     assert '<label for="id_status-target">New status</label>' in html
-    assert ">Send reply</button>" in html
+    assert ">Send message</button>" in html

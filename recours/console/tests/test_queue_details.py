@@ -42,12 +42,15 @@ def test_it_leaves_resolved_cases_out_of_the_open_cases(
     assert listed(resolved_cases) == [resolved.reference]
 
 
-def test_it_shows_merchant_staff_only_the_all_and_mine_tabs(alpha_client, case_a):
+def test_it_shows_merchant_staff_only_the_all_mine_and_to_answer_tabs(
+    alpha_client, case_a
+):
     # when
     response = queue(alpha_client)
 
     # then
-    assert tab_keys(response) == ["all", "mine"]
+    assert tab_keys(response) == ["all", "mine", "to_answer"]
+    assert 'id="tab-mediator"' not in response.content.decode()
     assert 'id="tab-technician"' not in response.content.decode()
 
 
