@@ -6,6 +6,7 @@ import time_machine
 from recours.accounts.models import Customer, Organization, Role
 from recours.commerce.models import Terminal
 from recours.testing import FAST_PASSWORD_HASHERS, NOW, make_staff
+from recours.testing.servers import mailer_settings, start_smtp
 
 
 @pytest.fixture
@@ -113,3 +114,12 @@ def customer_a(merchant_a):
         email="camille@example.org",
         phone="+33612345678",
     )
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that Django's mailer uses."""
+    controller, server = start_smtp()
+    settings.MAILERS = mailer_settings(server.port)
+    yield server
+    controller.stop()

@@ -105,11 +105,11 @@ def refund_amount(case: Case, amount_minor: int | None, name: str) -> int:
     if amount_minor is None:
         if full is None:
             raise InvalidInput(_("Give the amount."), fields={name: [_("Required.")]})
-        return full.minor
+        return full.amount_minor
     if amount_minor <= 0:
         message = _("The amount must be more than zero.")
         raise InvalidInput(message, fields={name: [message]})
-    if full is not None and amount_minor > full.minor:
+    if full is not None and amount_minor > full.amount_minor:
         message = _("The amount cannot be more than the order's %(total)s.") % {
             "total": full
         }
@@ -146,7 +146,7 @@ def merchant_answer(
         full = full_amount(case)
         MerchantAnswer.objects.create(
             case=case, kind=answer, amount_minor=amount,
-            full_amount_minor=full.minor if full and refund else None,
+            full_amount_minor=full.amount_minor if full and refund else None,
             currency=currency_of(case) if refund else "", message=message,
             answered_by_id=actor.user_id, created_at=clock.now(),
         )  # fmt: skip
