@@ -203,7 +203,8 @@ def test_it_changes_the_status_with_a_reason(agent_client, agent, case_a):
     assert (event.data["from"], event.data["to"]) == ("received", "resolved")
     assert event.body == "Remboursé au guichet."
     assert OutboxMessage.objects.filter(
-        about=f"cases.case:{case_a.pk}", dedupe_key__contains=":status:resolved:"
+        about=f"cases.case:{case_a.pk}",
+        dedupe_key__contains=":case_status:customer:resolved:",
     ).exists()
     followed = page(agent_client, case_a).content.decode()
     assert "The status is now: Resolved." in followed
