@@ -13,10 +13,6 @@ STAFF_LABELS = {
     "awaiting_customer": _("Waiting for the customer's answer"),
     "awaiting_merchant": _("Waiting for the merchant's answer"),
 }
-WORKFLOW_LABELS = {
-    workflows.INCIDENT.name: _("Incidents"),
-    workflows.PROTECTION.name: _("Buyer protection"),
-}
 
 
 def status_label(kind: str, status: str) -> object:
@@ -34,11 +30,7 @@ def workflow_status_label(workflow: workflows.Workflow, status: str) -> object:
 
 
 def all_workflows() -> list[workflows.Workflow]:
-    found: list[workflows.Workflow] = []
-    for workflow in workflows.BY_KIND.values():
-        if workflow not in found:
-            found.append(workflow)
-    return found
+    return list(workflows.ALL)
 
 
 def status_groups() -> list[tuple[object, list[tuple[str, object]]]]:
@@ -58,7 +50,7 @@ def status_groups() -> list[tuple[object, list[tuple[str, object]]]]:
             for state in workflow.states
             if state.name not in shared
         ]
-        groups.append((WORKFLOW_LABELS.get(workflow.name, workflow.name), own))
+        groups.append((workflow.label, own))
     if shared:
         groups.append(
             (
