@@ -367,6 +367,14 @@ SMS_PER_NUMBER_RATE_LIMIT = env_rate("SMS_PER_NUMBER_RATE_LIMIT", "10/d")
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/m")
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+# Outbound webhooks: retried with exponential backoff this long after the
+# event, then given up; an endpoint is disabled after this many messages in a
+# row failed for good. Endpoints on private or loopback addresses are refused
+# unless WEBHOOK_ALLOW_PRIVATE (an endpoint inside your own network).
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 72, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 WORKER_IDLE_SECONDS = env_int("WORKER_IDLE_SECONDS", 2, minimum=0)
 # /readyz fails when no worker has stamped its heartbeat for this long.
 READY_WORKER_MAX_AGE_SECONDS = env_int("READY_WORKER_MAX_AGE_SECONDS", 120, minimum=30)

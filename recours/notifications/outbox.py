@@ -37,9 +37,11 @@ def enqueue(
     assert transaction.get_connection().in_atomic_block, "enqueue outside a transaction"
     assert channel in Channel.values
     with translation.override(language):
-        subject = render_to_string(f"notifications/{template}.subject.txt", context)
+        subject_text = render_to_string(
+            f"notifications/{template}.subject.txt", context
+        )
         body = render_to_string(f"notifications/{template}.body.txt", context)
-        subject = " ".join(subject.split())[:200]
+        subject = " ".join(subject_text.split())[:200]
         html_body = ""
         if channel == Channel.EMAIL:
             html_body = render_html(template, {**context, "subject": subject})

@@ -1,4 +1,5 @@
-"""Fixtures with real servers: an SMTP server and an HTTP SMS gateway."""
+"""Fixtures with real servers: an SMTP server, an HTTP SMS gateway and a
+webhook receiver."""
 
 import threading
 
@@ -11,6 +12,7 @@ from recours.testing.servers import (
     mailer_settings,
     start_smtp,
 )
+from recours.testing.webhooks import receiving
 
 
 @pytest.fixture
@@ -39,3 +41,11 @@ def sms_gateway(settings):
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    """A real HTTP server on 127.0.0.1 that webhooks may reach (tests only)."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    with receiving() as server:
+        yield server
