@@ -79,6 +79,16 @@ def technician(platform):
 
 
 @pytest.fixture
+def mediator(platform):
+    return make_staff("mediator", platform, Role.MEDIATOR)
+
+
+@pytest.fixture
+def admin(platform):
+    return make_staff("admin", platform, Role.ADMIN)
+
+
+@pytest.fixture
 def merchant_a_agent(merchant_a):
     return make_staff("alpha_agent", merchant_a, Role.MERCHANT_AGENT)
 
