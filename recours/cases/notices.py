@@ -94,7 +94,7 @@ def publish(case: Case, event: str, dedupe_key: str, extra: dict | None = None) 
         "case": case.reference,
         "kind": case.kind,
         "status": case.status,
-        "order": case.order.reference if case.order_id else None,
+        "order": case.order.reference if case.order is not None else None,
         **(extra or {}),
     }
     try:  # DEV: until notifications.webhooks lands

@@ -40,10 +40,10 @@ Party = DocumentRequest.Party
 CUSTOMER_ACTOR = Actor(label="customer")
 DOCUMENTS_DAYS_MAX = 60
 # Who reads a document request, by the parties asked.
-REQUEST_AUDIENCE = {
-    frozenset({Party.CUSTOMER}): Audience.CUSTOMER_PLATFORM,
-    frozenset({Party.MERCHANT}): Audience.STAFF,
-    frozenset({Party.CUSTOMER, Party.MERCHANT}): Audience.EVERYONE,
+REQUEST_AUDIENCE: dict[frozenset[str], str] = {
+    frozenset({Party.CUSTOMER.value}): Audience.CUSTOMER_PLATFORM,
+    frozenset({Party.MERCHANT.value}): Audience.STAFF,
+    frozenset({Party.CUSTOMER.value, Party.MERCHANT.value}): Audience.EVERYONE,
 }
 
 
