@@ -77,6 +77,8 @@ def create(
 def file_report(key: ApiKey, report: ReportIn) -> dict[str, Any]:
     fields = report.model_dump(mode="json")
     fields["payment_started"] = fields["payment_started"] or ""
+    # The moment as an aware datetime (in UTC), not its JSON text.
+    fields["happened_at"] = report.happened_at
     actor = Actor(label=f"api:{key.prefix}", organization_id=key.organization_id)
     # The key's organization scopes the matching: a report naming another
     # merchant's customer is kept unmatched, and says nothing about them.

@@ -40,6 +40,7 @@ Identifier = Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL_PATT
 EmailText = Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL_PATTERN)]
 LanguageCode = Annotated[str, StringConstraints(max_length=8, pattern=NO_NUL_PATTERN)]
 LongText = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL_PATTERN)]
+ItemNumber = Annotated[str, StringConstraints(max_length=60, pattern=NO_NUL_PATTERN)]
 
 
 def in_utc(moment: datetime) -> datetime:
@@ -81,6 +82,27 @@ SMS_REPORT_EXAMPLE: JsonDict = {
     "invoice_reference": "F-2026-000123",
     "language": "en",
 }
+# Technical reports (seed 000): the item, the transaction, and when; the
+# moments are in the past for any test clock.
+ITEM_MISSING_EXAMPLE: JsonDict = {
+    "problem": "item_missing",
+    "contact_channel": "email",
+    "contact_email": "camille@example.org",
+    "customer_number": "C-10001",
+    "item_number": "BR-00004275",
+    "happened_at": "2025-11-14T14:05:00+01:00",
+    "description": "La pièce n'apparaît plus dans mon portefeuille.",
+    "language": "fr",
+}
+WRONG_STATE_EXAMPLE: JsonDict = {
+    "problem": "wrong_state",
+    "contact_channel": "email",
+    "contact_email": "camille@example.org",
+    "order_reference": "CMD-2025-1187",
+    "happened_at": "2025-11-14T13:05:00Z",
+    "description": "The purchase has shown 'processing' since yesterday.",
+    "language": "en",
+}
 QUESTION_EXAMPLE: JsonDict = {
     "problem": "question",
     "contact_channel": "email",
@@ -97,12 +119,23 @@ class ReportIn(Schema):
     order_reference is required (not for a question or a suggestion; with SMS,
     contact_phone counts as one), and the address of the contact channel: one
     e-mail address, or one mobile number.
+
+    A technical report says which item or transaction and when: item_missing
+    needs item_number, wrong_state needs order_reference (the order or
+    transaction), and both need happened_at, not in the future. Such a report
+    goes to the technical team.
     """
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [REPORT_EXAMPLE, SMS_REPORT_EXAMPLE, QUESTION_EXAMPLE]
+            "examples": [
+                REPORT_EXAMPLE,
+                SMS_REPORT_EXAMPLE,
+                ITEM_MISSING_EXAMPLE,
+                WRONG_STATE_EXAMPLE,
+                QUESTION_EXAMPLE,
+            ]
         },
     )
 
@@ -117,6 +150,16 @@ class ReportIn(Schema):
     contact_email: EmailText = ""
     contact_phone: Identifier = ""
     description: LongText = ""
+    item_number: ItemNumber = Field(
+        "",
+        description="The missing item's number (a coin's serial, say); "
+        "required for item_missing.",
+    )
+    happened_at: Moment | None = Field(
+        None,
+        description="When it happened: ISO 8601 with its UTC offset; required "
+        "for item_missing and wrong_state, not in the future.",
+    )
     language: LanguageCode = Field(
         "", description="fr or en; the deployment's language when empty or unknown."
     )
@@ -150,6 +193,10 @@ class CaseOut(Schema):
         description="The matched order's reference, else the one given in the report."
     )
     payment_started: str
+    item_number: str = Field(description="As given in a technical report.")
+    happened_at: datetime | None = Field(
+        description="When it happened, as given in a technical report."
+    )
     contact_channel: ContactChannel
     language: str
     description: str
@@ -158,6 +205,10 @@ class CaseOut(Schema):
     due_at: datetime | None
     first_response_at: datetime | None
     resolved_at: datetime | None
+
+    @staticmethod
+    def resolve_item_number(case: Case) -> str:
+        return case.given_item_number
 
     @staticmethod
     def resolve_terminal_code(case: Case) -> str | None:
