@@ -80,6 +80,7 @@ class RefundAmountForm(forms.Form):
 
     choice_name = ""
     without_amount: tuple[str, ...] = ()
+    amount_help = _("The order's total is %(total)s.")
 
     def __init__(
         self, *args, currency: str, full: Money | None = None, **kwargs
@@ -89,10 +90,7 @@ class RefundAmountForm(forms.Form):
         field = self.fields["amount"]
         field.label = _("Refund amount (%(currency)s)") % {"currency": currency}
         if full is not None:
-            field.help_text = _(
-                "The order's total is %(total)s. A smaller amount is a partial "
-                "refund, which the customer may refuse."
-            ) % {"total": money(full)}
+            field.help_text = self.amount_help % {"total": money(full)}
 
     def clean(self):
         super().clean()
@@ -119,6 +117,10 @@ class RefundAmountForm(forms.Form):
 class MerchantAnswerForm(RefundAmountForm):
     choice_name = "answer"
     without_amount = (MerchantAnswer.Kind.NO_REFUND,)
+    amount_help = _(
+        "The order's total is %(total)s. A smaller amount is a partial refund, "
+        "which the customer may refuse."
+    )
 
     answer = forms.ChoiceField(
         label=_("Will you refund the customer?"),
