@@ -6,6 +6,7 @@ from recours.console import (
     claim_views,
     customer_views,
     views,
+    webhook_views,
     workflow_views,
 )
 
@@ -44,4 +45,15 @@ urlpatterns = [
     path("undelivered/", views.undelivered, name="undelivered"),
     path("undelivered/resend-all/", views.resend_all, name="resend_all"),
     path("undelivered/<int:pk>/resend/", views.resend, name="resend"),
+    path("webhooks/", webhook_views.endpoints, name="webhooks"),
+    path("webhooks/new/", webhook_views.add, name="webhook_add"),
+    path("webhooks/<int:pk>/", webhook_views.endpoint, name="webhook"),
+    path("webhooks/<int:pk>/edit/", webhook_views.edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/disable/", webhook_views.disable, name="webhook_disable"),
+    path("webhooks/<int:pk>/enable/", webhook_views.enable, name="webhook_enable"),
+    path(
+        "webhooks/messages/<int:pk>/redeliver/",
+        webhook_views.redeliver,
+        name="webhook_redeliver",
+    ),
 ]
