@@ -147,8 +147,8 @@ def announce(case: Case, transition: workflows.Transition, event: CaseEvent,
             notices.notify_customer(case, template, key, extra)
         else:
             notices.notify_merchant(case, template, key, extra)
-    if transition.event:
-        notices.publish(case, transition.event, f"case:{case.reference}:{event.pk}",
+    for name in transition.events:
+        notices.publish(case, name, f"case:{case.reference}:{name}:{event.pk}",
                         {"transition": transition.name})  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from recours.accounts.models import Organization, Role
 from recours.cases.models import Case
+from recours.notifications import webhooks
 from recours.notifications.outbox import enqueue
 
 MERCHANT_ROLES = (Role.MERCHANT_ADMIN, Role.MERCHANT_AGENT)
@@ -97,8 +98,5 @@ def publish(case: Case, event: str, dedupe_key: str, extra: dict | None = None) 
         "order": case.order.reference if case.order is not None else None,
         **(extra or {}),
     }
-    try:  # DEV: until notifications.webhooks lands
-        from recours.notifications import webhooks
-    except ImportError:
-        return
-    webhooks.emit(case.organization_id, event, data, dedupe_key)
+    webhooks.emit(case.organization_id, event, data, dedupe_key,
+                  about_reference=case.reference)  # fmt: skip

@@ -121,8 +121,8 @@ class Transition:
     payload: str = ""
     # (notice template, party) pairs sent when the transition is taken.
     notify: tuple[tuple[str, str], ...] = ()
-    # The webhook event sent to the organization's endpoints.
-    event: str = ""
+    # The webhook events sent to the organization's endpoints.
+    events: tuple[str, ...] = ()
 
     def admits(self, case: "Case") -> bool:
         return self.guard is None or self.guard(case)
@@ -368,7 +368,7 @@ INCIDENT = Workflow(
             EVERY_STAFF,
             _("Resolve"),
             notify=STATUS_NOTICE,
-            event="case.resolved",
+            events=("case.resolved",),
         ),
         Transition(
             "resolve_for_silence",
@@ -377,7 +377,7 @@ INCIDENT = Workflow(
             ONLY_SYSTEM,
             _("No answer from the customer"),
             notify=STATUS_NOTICE,
-            event="case.resolved",
+            events=("case.resolved",),
         ),
         Transition(
             "close",
@@ -386,7 +386,7 @@ INCIDENT = Workflow(
             EVERY_STAFF | ONLY_SYSTEM,
             _("Close"),
             notify=STATUS_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
     ),
 )
@@ -471,7 +471,7 @@ PROTECTION = Workflow(
             guard=not_refusal_after_cancellation,
             payload="answer",
             notify=(("merchant_answered", TO_CUSTOMER),),
-            event="case.merchant_answered",
+            events=("case.merchant_answered",),
         ),
         Transition(
             "merchant_answer",
@@ -482,7 +482,7 @@ PROTECTION = Workflow(
             guard=refusal_after_cancellation,
             payload="answer",
             notify=(("merchant_answered", TO_CUSTOMER), *TO_BOTH),
-            event="case.forwarded_to_review",
+            events=("case.merchant_answered", "case.forwarded_to_review"),
         ),
         Transition(
             "forward",
@@ -491,7 +491,7 @@ PROTECTION = Workflow(
             ONLY_SYSTEM,
             _("No answer from the merchant in time"),
             notify=TO_BOTH,
-            event="case.forwarded_to_review",
+            events=("case.forwarded_to_review",),
         ),
         Transition(
             "refund_received",
@@ -501,7 +501,7 @@ PROTECTION = Workflow(
             _("Yes, I received the refund."),
             guard=answered_refund,
             notify=CLOSED_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
         Transition(
             "refund_not_received",
@@ -511,7 +511,7 @@ PROTECTION = Workflow(
             _("No, I did not receive the refund."),
             guard=answered_refund,
             notify=TO_BOTH,
-            event="case.forwarded_to_review",
+            events=("case.forwarded_to_review",),
         ),
         Transition(
             "refuse_partial",
@@ -521,7 +521,7 @@ PROTECTION = Workflow(
             _("I do not accept the partial refund."),
             guard=answered_partial_refund,
             notify=TO_BOTH,
-            event="case.forwarded_to_review",
+            events=("case.forwarded_to_review",),
         ),
         Transition(
             "accept",
@@ -531,7 +531,7 @@ PROTECTION = Workflow(
             _("All right. I cancel the buyer protection."),
             guard=answered_no_refund,
             notify=CLOSED_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
         Transition(
             "disagree",
@@ -541,7 +541,7 @@ PROTECTION = Workflow(
             _("I do not agree with the shop's solution."),
             guard=answered_no_refund,
             notify=TO_BOTH,
-            event="case.forwarded_to_review",
+            events=("case.forwarded_to_review",),
         ),
         Transition(
             "close_for_silence",
@@ -550,7 +550,7 @@ PROTECTION = Workflow(
             ONLY_SYSTEM,
             _("No answer from the customer in time"),
             notify=CLOSED_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
         Transition(
             "request_documents",
@@ -559,7 +559,7 @@ PROTECTION = Workflow(
             DECIDERS,
             _("Ask for documents"),
             payload="documents",
-            event="case.documents_requested",
+            events=("case.documents_requested",),
         ),
         Transition(
             "documents_received",
@@ -584,7 +584,7 @@ PROTECTION = Workflow(
             guard=decision_to_carry_out,
             payload="decision",
             notify=DECISION_NOTICE,
-            event="case.decided",
+            events=("case.decided",),
         ),
         Transition(
             "decide",
@@ -595,7 +595,7 @@ PROTECTION = Workflow(
             guard=decision_without_payment,
             payload="decision",
             notify=DECISION_NOTICE,
-            event="case.decided",
+            events=("case.decided", "case.closed"),
         ),
         Transition(
             "decision_paid",
@@ -604,7 +604,7 @@ PROTECTION = Workflow(
             DECIDERS | ONLY_SYSTEM,
             _("Refund paid or replacement sent"),
             notify=CLOSED_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
         Transition(
             "withdraw",
@@ -613,7 +613,7 @@ PROTECTION = Workflow(
             ONLY_CUSTOMER,
             _("All went well: end my claim."),
             notify=CLOSED_NOTICE,
-            event="case.closed",
+            events=("case.closed",),
         ),
     ),
 )
