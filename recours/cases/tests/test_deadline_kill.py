@@ -31,8 +31,8 @@ from recours.testing.deadlines import (
 from recours.testing.servers import start_smtp
 from recours.testing.workers import start_worker, wait_for, worker_env
 
-DUE_COUNT = 1000
-KILL_COUNT = 4
+DUE_COUNT = 600
+KILL_COUNT = 6
 # After a worker has applied its first deadlines, it dies within this long.
 KILL_AFTER_SECONDS_MAX = 0.3
 PROGRESS_TIMEOUT_SECONDS = 60
@@ -75,7 +75,7 @@ def test_it_applies_each_deadline_once_when_workers_are_killed(
     # given: one control copy per way a deadline expires, swept here, once
     # (the admin is the team lead told of a breach, the merchant's agent the
     # merchant's address)
-    templates = expiry_templates(agent)
+    templates = expiry_templates(agent, customer_a)
     controls = due_copies(list(templates.values()), len(templates), CONTROL_PREFIX,
                           clock.now())  # fmt: skip
     assert sweep_deadlines() == len(controls)
