@@ -1,6 +1,11 @@
 """Forms of the customer pages: they parse what was typed; the domain judges it."""
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from recours.cases.intake import DESCRIPTION_MAX_LENGTH
@@ -11,7 +16,7 @@ ACCEPTED_FILES = (
 )
 
 # Where a domain error names a field by its Report name, the form calls it this.
-FIELD_BY_REPORT_NAME = {"terminal_code": "terminal"}
+FIELD_BY_REPORT_NAME = {"terminal_code": "terminal", "files": "attachments"}
 
 
 class MultipleFileInput(forms.FileInput):
@@ -30,6 +35,56 @@ class MultipleFileField(forms.FileField):
         return [
             super(MultipleFileField, self).clean(one, initial) for one in uploads if one
         ]
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A datetime-local input: the wall-clock time where the operator is
+    (settings.TIME_ZONE), whatever time zone is active, returned in UTC."""
+
+    # What a datetime-local input sends; typed text where a browser has no
+    # date picker.
+    input_formats = [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%d/%m/%Y %H:%M",
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "widget",
+            forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        # The parent would read it in the active time zone; the customer
+        # means the local time of the kiosks and shops.
+        where = ZoneInfo(settings.TIME_ZONE)
+        for input_format in self.input_formats:
+            try:
+                local = datetime.strptime(str(value).strip(), input_format).replace(
+                    tzinfo=where
+                )
+            except ValueError:
+                continue
+            return local.astimezone(UTC)
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class OpenChoiceField(forms.ChoiceField):
+    """Radio buttons whose value the domain judges: a choice that was open
+    when the page was drawn and is not any more gets the domain's message
+    ("no longer open, reload the page"), not "select a valid choice"."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
 
 
 class PortalForm(forms.Form):
@@ -83,10 +138,13 @@ class ReportForm(PortalForm):
 
     terminal = forms.CharField(required=False, max_length=30)
     order_reference = forms.CharField(
-        label=_("Order reference"),
+        label=_("Order or transaction reference"),
         required=False,
         max_length=40,
-        help_text=_("If you ordered online, the reference on your order confirmation."),
+        help_text=_(
+            "If you ordered online, the reference on your order confirmation; "
+            "for a transaction, its reference in your account."
+        ),
     )
     payment_started = forms.ChoiceField(
         label=_("Did the payment start?"),
@@ -117,6 +175,29 @@ class ReportForm(PortalForm):
         choices=Problem.choices,
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose what happened.")},
+    )
+    # Only for a missing item or a transaction in a wrong state (seed 000): the
+    # technical team needs the item, the transaction and the moment.
+    item_number = forms.CharField(
+        label=_("Item number"),
+        required=False,
+        max_length=60,
+        help_text=_("As shown in your portfolio or on the certificate."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )
+    happened_at = LocalDateTimeField(
+        label=_("When did it happen?"),
+        required=False,
+        help_text=_("Date and time, as closely as you know them."),
+        error_messages={
+            "invalid": _("Give the date and the time, for example 27/02/2026 14:05.")
+        },
     )
     # No max_length: a browser's maxlength cuts a pasted comment silently. The
     # domain says how long it is; report.js counts as the customer types.
@@ -200,6 +281,66 @@ class MessageForm(PortalForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Write a message first.")},
     )
+
+
+class RespondForm(PortalForm):
+    """The customer's answer to a claim: one of the options that fit it now."""
+
+    option = OpenChoiceField(
+        label=_("Your answer"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose one of the answers.")},
+    )
+    message = forms.CharField(
+        label=_("Your message (optional)"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "data-max-length": DESCRIPTION_MAX_LENGTH,
+                "data-count-text": _("{count} of {max} characters"),
+                "data-over-text": _("{count} of {max} characters: {over} too many"),
+            }
+        ),
+    )
+    attachments = MultipleFileField(
+        label=_("Documents (optional)"),
+        required=False,
+        help_text=_("PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."),
+    )
+
+    def __init__(self, options: list[tuple[str, str]], *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "respond")
+        super().__init__(*args, **kwargs)
+        option = self.fields["option"]
+        assert isinstance(option, forms.ChoiceField)
+        option.choices = options
+
+
+class EvidenceForm(PortalForm):
+    """Files (and a word) the customer adds to an open case after intake."""
+
+    attachments = MultipleFileField(
+        label=_("Documents"),
+        required=False,
+        help_text=_("PDF, PNG, JPEG or WebP, 10 MB each, 5 at most."),
+    )
+    message = forms.CharField(
+        label=_("A few words about them (optional)"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "data-max-length": DESCRIPTION_MAX_LENGTH,
+                "data-count-text": _("{count} of {max} characters"),
+                "data-over-text": _("{count} of {max} characters: {over} too many"),
+            }
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", "evidence")
+        super().__init__(*args, **kwargs)
 
 
 class CustomerNumberForm(PortalForm):

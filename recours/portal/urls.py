@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recours.portal import portfolio_views, protection_views, views
+from recours.portal import case_views, portfolio_views, protection_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -27,5 +27,16 @@ urlpatterns = [
         name="protection_done",
     ),
     # Last: "code", "open" and "signout" above are not references.
-    path("status/<str:reference>/", views.case_page, name="case"),
+    path("status/<str:reference>/", case_views.case_page, name="case"),
+    path("status/<str:reference>/answer/", case_views.respond, name="case_respond"),
+    path(
+        "status/<str:reference>/documents/",
+        case_views.evidence,
+        name="case_evidence",
+    ),
+    path(
+        "status/<str:reference>/files/<int:pk>/",
+        case_views.case_file,
+        name="case_file",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""The customer's pages: the report form and the status page.
+"""The customer's pages: the report form and the status page (the case page
+itself, once opened, is in case_views).
 
 Views parse with forms, call the cases actions and render; they never write
 models themselves. What a browser may see is remembered in its session: the
@@ -21,20 +22,19 @@ from django.views.decorators.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from recours.cases import access_codes, conversation, intake, workflows
+from recours.cases import access_codes, intake
 from recours.cases.evidence import check_files
-from recours.cases.models import Case, CaseEvent, ContactChannel
+from recours.cases.models import Case, ContactChannel
 from recours.commerce.models import Terminal
 from recours.core import ratelimit
 from recours.core.audit import Actor
-from recours.core.errors import Conflict, InvalidInput
+from recours.core.errors import InvalidInput
 from recours.core.ratelimit import over_limit, too_many_requests
 from recours.core.references import normalize_reference
 from recours.core.request_limits import limit_before_body
 from recours.portal import staging
 from recours.portal.forms import (
     CodeForm,
-    MessageForm,
     ReferenceForm,
     ReportForm,
     TerminalSearchForm,
@@ -181,6 +181,8 @@ def report_from(data: dict) -> intake.Report:
         contact_email=text("contact_email"),
         contact_phone=text("contact_phone"),
         description=text("description"),
+        item_number=text("item_number"),
+        happened_at=data.get("happened_at"),
         language=translation.get_language() or settings.LANGUAGE_CODE,
         source="portal",
     )
@@ -309,76 +311,9 @@ def status_open(request: HttpRequest, reference: str, token: str) -> HttpRespons
     )
 
 
-@require_http_methods(["GET", "POST"])
-def case_page(request: HttpRequest, reference: str) -> HttpResponse:
-    case = verified_case(request, reference)
-    if case is None:
-        return redirect(
-            reverse("portal:status") + "?" + urlencode({"reference": reference})
-        )
-    is_final = workflows.for_kind(case.kind).state(case.status).is_final
-    form = MessageForm(request.POST) if request.method == "POST" else MessageForm()
-    if form.is_bound:
-        if over_limit(request, "message", settings.STATUS_RATE_LIMIT):
-            return too_many_requests(request)
-        if form.is_valid():
-            try:
-                conversation.customer_message(case, form.cleaned_data["body"])
-            except InvalidInput as error:
-                form.add_domain_errors(error.fields or {"": [error.message]})
-            except Conflict as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request, _("Your message was sent. We will answer soon.")
-                )
-                return redirect("portal:case", reference=case.reference)
-    context = {
-        "case": case,
-        "status_label": workflows.for_kind(case.kind).state(case.status).label,
-        "timeline": public_timeline(case),
-        "form": form,
-        "is_final": is_final,
-        "promise": intake.promised_response(case),
-    }
-    return render(
-        request, "portal/case.html", context, status=422 if form.errors else 200
-    )
-
-
 @require_POST
 def status_signout(request: HttpRequest) -> HttpResponse:
     """Forget every case this browser proved it owns (a shared or kiosk device)."""
     request.session.flush()
     messages.success(request, _("You are signed out. Your cases need a new code."))
     return redirect("portal:status")
-
-
-def public_timeline(case: Case) -> list[dict]:
-    """The lines a customer may see, with who wrote them said neutrally."""
-    workflow = workflows.for_kind(case.kind)
-    events = case.events.filter(is_public=True).prefetch_related("attachments")
-    timeline = []
-    for event in events.order_by("created_at", "pk"):
-        line = {
-            "event": event,
-            "body": event.body,
-            "attachments": event.attachments.all(),
-        }
-        if event.type in (CaseEvent.Type.CREATED, CaseEvent.Type.CUSTOMER_MESSAGE):
-            line["who"] = _("You")
-        elif event.type == CaseEvent.Type.REPLY:
-            line["who"] = _("Support team")
-        else:
-            line["who"] = ""
-        if event.type == CaseEvent.Type.STATUS:
-            target = event.data.get("to", "")
-            try:
-                label = workflow.state(target).label
-            except KeyError:
-                label = target
-            line["title"] = _("Status: %(status)s") % {"status": label}
-        else:
-            line["title"] = event.get_type_display()
-        timeline.append(line)
-    return timeline

@@ -1,6 +1,7 @@
-// The report form: say at once when chosen files cannot be sent (the server
-// checks them again, by content), count the characters of the comment, and
-// bring the error summary into view.
+// The report form and the case page: say at once when chosen files cannot be
+// sent (the server checks them again, by content), count the characters of
+// the comment, show the technical team's questions only for the problems that
+// need them, and bring the error summary into view.
 (function () {
   "use strict";
   var MAX_FILES = 5;
@@ -55,15 +56,40 @@
     update();
   }
 
+  // A fieldset with data-show-for="problem other" is shown only when one of
+  // those problems is chosen; hidden, its inputs are disabled so that they
+  // are not sent. Without JavaScript it stays, and its legend says when.
+  function showForProblems(fieldset) {
+    var problems = fieldset.dataset.showFor.split(" ");
+    var radios = document.querySelectorAll("input[name=problem]");
+    function update() {
+      var checked = document.querySelector("input[name=problem]:checked");
+      var shown = checked !== null && problems.indexOf(checked.value) !== -1;
+      fieldset.hidden = !shown;
+      fieldset.disabled = !shown;
+    }
+    Array.prototype.forEach.call(radios, function (radio) {
+      radio.addEventListener("change", update);
+    });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(
       document.querySelectorAll("textarea[data-max-length]"), countCharacters
     );
-    var input = document.getElementById("id_attachments");
-    var out = document.getElementById("id_attachments_clientcheck");
-    if (input && out) {
-      input.addEventListener("change", function () { checkFiles(input, out); });
-    }
+    // Each file input with its message box, <input id>_clientcheck.
+    Array.prototype.forEach.call(
+      document.querySelectorAll("input[type=file]"), function (input) {
+        var out = document.getElementById(input.id + "_clientcheck");
+        if (out) {
+          input.addEventListener("change", function () { checkFiles(input, out); });
+        }
+      }
+    );
+    Array.prototype.forEach.call(
+      document.querySelectorAll("fieldset[data-show-for]"), showForProblems
+    );
     var summary = document.getElementById("error-summary");
     if (summary) {
       summary.focus();
