@@ -247,3 +247,83 @@ def test_the_workflow_diagrams_scroll_in_their_region_and_pass_axe_on_a_phone(
     assert page.locator("#case-next-deadline time").count() == 1
     assert serious_violations(page, "#case-workflow") == []
     context.close()
+
+
+SMALL_PHONE = {**PHONE, "viewport": {"width": 375, "height": 667}}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_customer_refuses_a_partial_refund_on_a_small_phone(
+    browser, site, customer_a, merchant_a_agent, locale
+):
+    # given: the shop offered part of the order back
+    from recours.cases import protection
+    from recours.cases.access import staff_actor
+    from recours.testing import file_claim, membership, protected_order
+
+    claim = file_claim(protected_order(customer_a, total_minor=12990))
+    shop = membership(merchant_a_agent)
+    protection.merchant_answer(
+        shop, staff_actor(shop), claim, answer="refund", amount_minor=5000,
+        message="Half of it: one item arrived.", files=[],
+    )  # fmt: skip
+    page = customer_page(browser, site, locale, claim)
+    page.set_viewport_size(SMALL_PHONE["viewport"])
+
+    # when
+    page.goto(site + f"/status/{claim.reference}/")
+
+    # then: no sideways scroll, big choices in a fieldset, and axe is content
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    options = page.locator("#respond-options input[type=radio]")
+    assert options.count() == 4
+    assert page.locator("#respond-options legend").is_visible()
+    for label in page.locator("#respond-options label").all():
+        assert label.bounding_box()["height"] >= 44
+    assert page.locator("#case-deadline").is_visible()
+    assert serious_violations(page) == []
+
+    # when: by keyboard, the third answer (refuse the partial refund), sent
+    options.nth(0).focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert options.nth(2).get_attribute("value") == "refuse_partial"
+    assert options.nth(2).is_checked()
+    page.locator("#respond button[type=submit]").press("Enter")
+
+    # then
+    page.wait_for_url(f"**/status/{claim.reference}/")
+    assert page.locator(".message").count() == 1
+    claim.refresh_from_db()
+    assert claim.status == "review"
+    assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_technical_questions_show_only_for_their_problems(browser, site, locale):
+    # given
+    page = customer_page(browser, site, locale)
+    page.set_viewport_size(SMALL_PHONE["viewport"])
+    page.goto(site + "/")
+    details = page.locator("#technical-details")
+
+    # then: hidden (and not sent) until a technical problem is chosen
+    assert details.is_hidden()
+    assert page.locator("#id_item_number").is_disabled()
+
+    # when
+    page.locator("input[name=problem][value=item_missing]").check()
+
+    # then
+    assert details.is_visible()
+    assert page.locator("#id_happened_at").get_attribute("type") == "datetime-local"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert serious_violations(page) == []
+
+    # when
+    page.locator("input[name=problem][value=question]").check()
+
+    # then
+    assert details.is_hidden()
+    page.context.close()
