@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from faker import Faker
 
 from recours.accounts.models import Customer, Membership, Organization, VerificationCode
@@ -25,7 +27,7 @@ from recours.accounts.phones import to_e164
 from recours.cases import conversation, engine, intake
 from recours.cases.access import staff_actor
 from recours.cases.intake import Report
-from recours.cases.models import Case, ContactChannel, Problem, Team
+from recours.cases.models import Attachment, Case, ContactChannel, Problem, Team
 from recours.commerce import serials
 from recours.commerce.models import Order, Payment, Terminal
 from recours.core import append_only, clock
@@ -114,6 +116,11 @@ def delete_demo_data() -> dict[str, int]:
         "organizations": len(organization_ids),
     }
     delete_case_traces(references)
+    files = [
+        attachment.file for attachment in Attachment.objects.filter(case__in=cases)
+    ]
+    # The evidence files on disk go once their rows are gone for good.
+    transaction.on_commit(partial(delete_files, files))
     money.delete_money_data(organization_ids)
     OutboxMessage.objects.filter(organization_id__in=organization_ids).delete()
     # The audit trail is append-only; the demo's own is erased with its data.
@@ -131,6 +138,11 @@ def delete_demo_data() -> dict[str, int]:
     user_model().objects.filter(pk__in=user_ids).delete()
     Organization.objects.filter(pk__in=organization_ids).delete()
     return deleted
+
+
+def delete_files(files: list[FieldFile]) -> None:
+    for file in files:
+        file.delete(save=False)
 
 
 def delete_case_traces(references: list[str], chunk_size: int = 200) -> None:
@@ -404,7 +416,10 @@ class DemoBuilder:
     def create_organizations(self) -> list[Organization]:
         for spec in data.ORGANIZATIONS:
             self.organizations[spec.key] = Organization.objects.create(
-                name=spec.name, slug=spec.slug, kind=spec.kind
+                name=spec.name,
+                slug=spec.slug,
+                kind=spec.kind,
+                notification_emails="\n".join(spec.notification_emails),
             )
         return list(self.organizations.values())
 

@@ -27,18 +27,45 @@ class OrganizationSpec:
     slug: str
     name: str
     kind: str
+    # Where a merchant hears of its claims (Organization.notification_emails).
+    notification_emails: tuple[str, ...] = ()
 
 
 ORGANIZATIONS = (
     OrganizationSpec(PLATFORM, "plateforme", "Recours Plateforme", "platform"),
     # A payment-kiosk operator: town halls, stations and hospitals pay their
-    # invoices (canteen, water, crèche, parking fines) through its kiosks.
-    OrganizationSpec(KIOSKS, "bornes-territoires", "Bornes & Territoires", "merchant"),
+    # invoices (canteen, water, crèche, parking fines) through its kiosks, and
+    # its online shop posts the towns' passes and badges.
+    OrganizationSpec(
+        KIOSKS,
+        "bornes-territoires",
+        "Bornes & Territoires",
+        "merchant",
+        (
+            "reclamations.bornes-territoires@example.org",
+            "direction.bornes-territoires@example.com",
+        ),
+    ),
     # A real-time coin marketplace: members buy and sell gold and silver coins
     # kept in a vault, paying by card or from their wallet.
-    OrganizationSpec(COINS, "comptoir-de-l-or", "Le Comptoir de l'Or", "merchant"),
+    OrganizationSpec(
+        COINS,
+        "comptoir-de-l-or",
+        "Le Comptoir de l'Or",
+        "merchant",
+        ("service-client.comptoir-or@example.net",),
+    ),
     # A ticketing venue with a few shows cancelled each season.
-    OrganizationSpec(TICKETS, "scenes-de-loire", "Scènes de Loire", "merchant"),
+    OrganizationSpec(
+        TICKETS,
+        "scenes-de-loire",
+        "Scènes de Loire",
+        "merchant",
+        (
+            "billetterie.scenes-de-loire@example.org",
+            "comptabilite.scenes-de-loire@example.net",
+        ),
+    ),
 )
 DEMO_SLUGS = tuple(spec.slug for spec in ORGANIZATIONS)
 
@@ -60,6 +87,7 @@ STAFF = (
     StaffSpec("admin", "Claire", "Dumont", Role.ADMIN, PLATFORM),
     StaffSpec("marchand", "Julien", "Moreau", Role.MERCHANT_AGENT, KIOSKS),
     StaffSpec("marchand-admin", "Nadia", "Fontaine", Role.MERCHANT_ADMIN, KIOSKS),
+    StaffSpec("billetterie", "Léa", "Rousseau", Role.MERCHANT_AGENT, TICKETS),
 )
 STAFF_USERNAMES = tuple(spec.username for spec in STAFF)
 

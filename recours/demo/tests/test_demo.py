@@ -1,9 +1,9 @@
-"""The demo command, run once for the module: it takes about a second."""
+"""The demo command, run once for the module: it takes a few seconds."""
 
 import copy
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import phonenumbers
 import pytest
@@ -15,7 +15,15 @@ from django.test import override_settings
 
 from recours.accounts.models import Customer, Membership, Organization, Role
 from recours.cases import engine, workflows
-from recours.cases.models import Case, CaseEvent
+from recours.cases.access import visible_cases
+from recours.cases.models import (
+    Audience,
+    Case,
+    CaseEvent,
+    Decision,
+    DocumentRequest,
+    MerchantAnswer,
+)
 from recours.commerce import serials
 from recours.commerce.models import (
     Contingent,
@@ -27,8 +35,10 @@ from recours.commerce.models import (
     Payment,
     Terminal,
 )
+from recours.console.views import TO_ANSWER_CASES
+from recours.core import clock
 from recours.core.models import AuditEvent
-from recours.demo import build, data, money
+from recours.demo import build, claims, data, money
 from recours.integrity.models import Anomaly
 from recours.ledger.models import JournalEntry
 from recours.notifications.models import OutboxMessage
@@ -81,6 +91,13 @@ def reported_cases():
     return Case.objects.exclude(kind="integrity")
 
 
+def protection_claims():
+    return Case.objects.filter(kind__in=workflows.PROTECTION_KINDS)
+
+
+REPORTED_COUNT = build.CASE_COUNT + claims.CLAIM_COUNT
+
+
 def test_it_creates_the_stated_counts(demo_output, db):
     # given the demo loaded once for this module
 
@@ -90,7 +107,7 @@ def test_it_creates_the_stated_counts(demo_output, db):
     assert Terminal.objects.count() == 12
     assert Customer.objects.count() == 200
     assert bulk_orders().count() == 1000
-    assert reported_cases().count() == build.CASE_COUNT
+    assert reported_cases().count() == REPORTED_COUNT
     assert not Order.objects.filter(payments__isnull=True).exists()
     assert Payment.objects.count() >= 1000
 
@@ -135,6 +152,9 @@ def test_it_prints_progress_urls_and_logins(demo_output):
             re.MULTILINE,
         )
     assert data.DEMO_PASSWORD in demo_output
+    assert "Protected orders" in demo_output
+    assert re.search(r"^\s+marchand\s+console, To answer: \d+ claims", demo_output,
+                     re.MULTILINE)  # fmt: skip
 
 
 def test_it_stores_phones_in_e164(demo_output, db):
@@ -261,6 +281,8 @@ def test_it_moves_cases_through_their_workflows(demo_output, db):
         "waiting_customer",
         "resolved",
         "closed",
+        "awaiting_merchant",
+        "review",
     } <= statuses
     assert CaseEvent.objects.filter(type="reply").exists()
     assert CaseEvent.objects.filter(type="note").exists()
@@ -315,8 +337,11 @@ def test_it_replaces_the_data_with_reset(demo_output, db, fast_hashers):
     assert Organization.objects.count() == 4
     assert Customer.objects.count() == 200
     assert bulk_orders().count() == 1000
-    assert reported_cases().count() == build.CASE_COUNT
-    assert Membership.objects.count() == len(Role.values)
+    assert reported_cases().count() == REPORTED_COUNT
+    assert Membership.objects.count() == len(data.STAFF)
+    assert set(protection_claims().values_list("status", flat=True)) == {
+        state.name for state in workflows.PROTECTION.states
+    }
     assert set(Customer.objects.values_list("name", flat=True)) != names_before
 
 
@@ -390,3 +415,159 @@ def test_the_detectors_find_every_planted_fault(demo_output, db):
     assert restore.kind == "restore_holding"
     for fault in (money.VANISHED, money.UNPAID, money.DRIFT, money.STALE):
         assert fault in demo_output
+
+
+# Buyer protection
+
+
+def entered_by(status: str) -> set[str]:
+    """The transitions that brought the claims now in `status` there."""
+    names = set()
+    for case in protection_claims().filter(status=status):
+        moves = case.events.filter(type=CaseEvent.Type.STATUS)
+        last = moves.order_by("-created_at", "-pk").first()
+        names.add(last.data["transition"] if last else "opened")
+    return names
+
+
+def test_it_has_a_claim_in_every_state_of_the_protection_process(demo_output, db):
+    # when
+    states = set(protection_claims().values_list("status", flat=True))
+
+    # then
+    assert states == {state.name for state in workflows.PROTECTION.states}
+    assert protection_claims().count() == claims.CLAIM_COUNT
+
+
+def test_it_walks_every_road_of_the_protection_process(demo_output, db):
+    # when
+    waiting = list(MerchantAnswer.objects.filter(case__status="awaiting_customer"))
+    decided = Decision.objects.filter(case__status="decided")
+
+    # then: every answer waits for the customer, a partial refund among them
+    assert {answer.kind for answer in waiting} == set(MerchantAnswer.Kind.values)
+    assert any(answer.is_partial for answer in waiting)
+    assert {
+        "forward",  # the shop's silence
+        "refuse_partial",
+        "merchant_answer",  # a refusal after a cancellation
+        "disagree",
+        "refund_not_received",
+        "opened",  # a shop out of business starts in review
+    } <= entered_by("review")
+    assert protection_claims().filter(kind="merchant_closed", status="review").exists()
+    assert CaseEvent.objects.filter(
+        type=CaseEvent.Type.STATUS, data__transition="documents_received"
+    ).exists()
+    assert {
+        "refund_received",
+        "accept",
+        "close_for_silence",
+        "decision_paid",
+        "decide",
+    } <= entered_by("closed")
+    assert {(d.outcome, d.destination) for d in decided} == {
+        (Decision.Outcome.REFUND, Decision.Destination.ORIGINAL),
+        (Decision.Outcome.REFUND, Decision.Destination.STORE_CREDIT),
+        (Decision.Outcome.REPLACEMENT, ""),
+    }
+    requests = DocumentRequest.objects.all()
+    assert requests.filter(answered_at__isnull=False).exists()
+    assert requests.filter(
+        answered_at__isnull=True, case__status="waiting_documents"
+    ).exists()
+
+
+def test_it_gives_the_merchant_login_claims_to_answer(demo_output, db):
+    # given
+    membership = Membership.objects.select_related("organization", "user").get(
+        user__username="marchand"
+    )
+    soon = clock.now() + timedelta(days=1)
+
+    # when: the console's To answer tab
+    to_answer = visible_cases(membership).filter(TO_ANSWER_CASES)
+    waiting = list(to_answer.filter(status="awaiting_merchant"))
+
+    # then
+    assert len(waiting) >= 3
+    assert any(case.deadline_at < soon for case in waiting)
+    assert any(case.deadline_at > soon for case in waiting)
+    for case in waiting:
+        assert case.kind in workflows.PROTECTION_KINDS
+        assert workflows.PROTECTION.may(case, "merchant_answer", membership.role)
+
+
+def test_it_tells_merchants_at_their_notification_addresses(demo_output, db):
+    # given
+    merchants = list(Organization.objects.filter(kind="merchant"))
+    sent = set(
+        OutboxMessage.objects.filter(
+            channel="email", about__startswith="cases.case:"
+        ).values_list("recipient", flat=True)
+    )
+
+    # then
+    for organization in merchants:
+        assert organization.notification_addresses
+        for address in organization.notification_addresses:
+            assert address.rsplit("@", 1)[1] in data.EMAIL_DOMAINS, address
+    kiosks = Organization.objects.get(slug="bornes-territoires")
+    assert set(kiosks.notification_addresses) <= sent
+
+
+def test_it_never_offers_or_decides_more_than_the_order(demo_output, db):
+    # when
+    answers = MerchantAnswer.objects.exclude(kind="no_refund").select_related(
+        "case__order"
+    )
+    refunds = Decision.objects.filter(outcome="refund").select_related("case__order")
+
+    # then
+    assert answers.exists()
+    assert refunds.exists()
+    for owed in [*answers, *refunds]:
+        order = owed.case.order
+        assert 0 < owed.amount_minor <= order.total_minor, owed.case.reference
+        assert owed.currency == order.currency
+    assert any(d.amount_minor < d.case.order.total_minor for d in refunds)
+
+
+def test_it_writes_claim_messages_to_every_audience(demo_output, db):
+    # when
+    lines = CaseEvent.objects.filter(
+        case__kind__in=workflows.PROTECTION_KINDS,
+        type__in=(CaseEvent.Type.MESSAGE, CaseEvent.Type.NOTE),
+    )
+
+    # then
+    assert set(lines.values_list("audience", flat=True)) == set(Audience.values)
+
+
+def test_it_protects_orders_at_every_stage_of_their_window(demo_output, db):
+    # given: the jobs left nothing due (an hour's margin for the test's clock)
+    now = clock.now()
+    protected = Order.objects.filter(protection_started_at__isnull=False)
+    running = protected.filter(
+        protection_ended_at__isnull=True, protection_ends_at__gt=now
+    )
+
+    # then
+    assert running.filter(protection_reminder_at__gt=now).exists()
+    assert running.filter(protection_reminder_at__isnull=True).exists()
+    assert protected.filter(protection_end_reason="expired").exists()
+    assert protected.filter(protection_end_reason="confirmed").exists()
+    an_hour_ago = now - timedelta(hours=1)
+    assert not protected.filter(protection_reminder_at__lte=an_hour_ago).exists()
+    assert not protected.filter(
+        protection_ended_at__isnull=True, protection_ends_at__lte=an_hour_ago
+    ).exists()
+    assert OutboxMessage.objects.filter(
+        dedupe_key__endswith=":protection_reminder", created_at__lt=now
+    ).exists()
+    for case in protection_claims().select_related("order"):
+        order = case.order
+        assert order.protection_started_at is not None, case.reference
+        assert order.protection_ends_at is not None
+        assert order.protection_started_at < case.created_at
+        assert case.created_at < order.protection_ends_at

@@ -1,6 +1,10 @@
 """`recours demo`: fill an empty database with a realistic month of activity."""
 
+import contextlib
+import logging
 import time
+from collections import Counter
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,16 +16,29 @@ from recours.accounts.models import Customer, Organization
 from recours.cases.models import Case, CaseEvent
 from recours.commerce.models import Item, Order, Payment, Terminal
 from recours.core.models import AuditEvent
-from recours.demo import build, data, money
+from recours.demo import build, claims, data, money
 from recours.integrity.models import Anomaly
 from recours.ledger.models import JournalEntry
 from recours.notifications.models import OutboxMessage
 
 
+@contextlib.contextmanager
+def quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class Command(BaseCommand):
     help = (
         "Load demo data: a platform, 3 merchants, 12 kiosks, 200 customers, "
-        "1,000 orders with payments, 52 incidents at every stage, a coin dealer's "
+        "1,000 orders with payments (some protected by the buyer protection), "
+        f"{build.CASE_COUNT} incidents at every stage, {claims.CLAIM_COUNT} "
+        "protection claims in every state of the process, a coin dealer's "
         "serialized coins and customers' wallets with history, an event with "
         "sessions and contingents, a few planted inconsistencies that the "
         "integrity detectors then find, and one staff login "
@@ -91,7 +108,7 @@ class Command(BaseCommand):
         self.step(
             "Organizations", f"{len(organizations)} (1 platform, {merchants} merchants)"
         )
-        self.step("Staff", f"{len(builder.create_staff())} logins, one per role")
+        self.step("Staff", f"{len(builder.create_staff())} logins, every role")
         terminals = builder.create_terminals()
         active = sum(t.is_active for t in terminals)
         self.step("Kiosks", f"{len(terminals)} ({active} in service)")
@@ -102,10 +119,36 @@ class Command(BaseCommand):
         self.step("Orders", f"{len(orders)} over {build.ORDER_DAYS} days")
         failed = sum(p.status == Payment.Status.FAILED for p in payments)
         self.step("Payments", f"{len(payments)} ({failed} failed)")
+        protection = claims.ClaimBuilder(builder)
+        protected = protection.protect_orders()
+        self.step(
+            "Protected orders",
+            f"{len(protected)} online, at checkout ({claims.CLAIM_COUNT} claimed)",
+        )
         cases = builder.create_cases()
         unmatched = sum(c.unmatched for c in cases)
         self.step("Cases", f"{len(cases)} ({unmatched} matching nothing on file)")
+        self.load_claims(protection)
         self.load_money(builder)
+
+    def load_claims(self, protection: claims.ClaimBuilder) -> None:
+        # The worker logs each deadline it applies; in the demo's past they
+        # are not news.
+        with quiet("recours.cases"):
+            cases = protection.play_claims()
+        states = Counter(case.status for case in cases)
+        self.step(
+            "Claims",
+            f"{len(cases)} ("
+            + ", ".join(f"{count} {state}" for state, count in states.items())
+            + ")",
+        )
+        lives = protection.play_protections()
+        self.step(
+            "Protections",
+            f"{lives['reminded']} reminded on day 23, {lives['confirmed']} ended "
+            f"by the customer, {lives['expired']} past their window",
+        )
 
     def load_money(self, builder: build.DemoBuilder) -> None:
         books = money.MoneyBuilder(builder, builder.staff["finance"])
@@ -169,3 +212,6 @@ class Command(BaseCommand):
         for spec in data.STAFF:
             organization = names[slugs[spec.organization]]
             self.stdout.write(f"  {spec.username:<16} {spec.role:<16} {organization}")
+        self.stdout.write("\nTry:")
+        for who, what in claims.to_try():
+            self.stdout.write(f"  {who:<16} {what}")
