@@ -182,7 +182,7 @@ def customer_respond(case: Case, option: str, message: str = "",
         case = locked(case)
         workflow = workflows.for_kind(case.kind)
         transition = workflow.named(case, option, workflows.CUSTOMER)
-        if transition is None:
+        if transition is None or option not in dict(customer_options(case)):
             raise InvalidInput(
                 _("This choice is no longer open. Reload the page."),
                 fields={"option": [_("Choose one of the options shown.")]},
@@ -231,16 +231,32 @@ def add_evidence(case: Case, files: list[CheckedFile], message: str = "", *,
         audit.record(actor, "case.evidence_added", case,
                      organization_id=case.organization_id,
                      data={"files": len(files)})  # fmt: skip
-        if (
-            case.status == "waiting_documents"
-            and not queries.open_requests(case).exists()
-        ):
-            engine.take(case, Actor.system("documents"), "documents_received",
-                        workflows.SYSTEM)  # fmt: skip
-        else:
+        moved = documents_complete(case) or customer_answered(case, membership, actor)
+        if not moved:
             case.updated_at = event.created_at
             case.save(update_fields=["updated_at"])
     return event
+
+
+def documents_complete(case: Case) -> bool:
+    """Every requested party answered: the case goes back to review."""
+    if case.status != "waiting_documents" or queries.open_requests(case).exists():
+        return False
+    engine.take(case, Actor.system("documents"), "documents_received", workflows.SYSTEM)
+    return True
+
+
+def customer_answered(case: Case, membership: Membership | None, actor: Actor) -> bool:
+    """Documents from a customer the case waits for are their answer."""
+    if membership is not None:
+        return False
+    answered = workflows.for_kind(case.kind).named(
+        case, "customer_answered", workflows.CUSTOMER
+    )
+    if answered is None:
+        return False
+    engine.enter(case, actor, answered)
+    return True
 
 
 def end_of_day(day: date) -> datetime:

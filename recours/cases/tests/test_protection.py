@@ -466,3 +466,24 @@ def _upload(name: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+
+
+def test_documents_from_a_customer_an_incident_waits_for_wake_it(
+    frozen, platform, customer_a, agent
+):
+    # given
+    from recours.cases.engine import change_status
+    from recours.testing import file_case, put_in_state
+
+    case = file_case()
+    put_in_state(case, "in_progress")
+    member = membership(agent)
+    change_status(member, staff_actor(member), case, "waiting_customer", "Un ticket ?")
+
+    # when
+    protection.add_evidence(case, [check_one(_upload("ticket.png"))])
+
+    # then
+    assert Case.objects.get(pk=case.pk).status == "in_progress"
+    with pytest.raises(InvalidInput):
+        protection.customer_respond(case, "customer_answered")
