@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from recours.cases.models import (
+    Audience,
     Case,
     CaseEvent,
     ContactChannel,
@@ -166,7 +167,9 @@ class ReportIn(Schema):
 
 
 class TimelineEntry(Schema):
-    """One public line of a case's timeline: what the customer also sees."""
+    """One line of a case's timeline that the customer, the merchant and the
+    platform all read (never a line for the customer and the platform only,
+    nor a staff note)."""
 
     type: CaseEvent.Type
     created_at: datetime
@@ -232,7 +235,7 @@ class CaseDetail(CaseOut):
         known = getattr(case, "public_events", None)
         if known is not None:
             return known
-        return list(case.events.filter(is_public=True))
+        return list(case.events.filter(audience=Audience.EVERYONE))
 
 
 class CaseFilters(Schema):

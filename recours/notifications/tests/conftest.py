@@ -10,17 +10,8 @@ from recours.testing.servers import (
     SmsGateway,
     free_port,
     mailer_settings,
-    start_smtp,
 )
 from recours.testing.webhooks import receiving
-
-
-@pytest.fixture
-def smtp_server(settings):
-    controller, server = start_smtp()
-    settings.MAILERS = mailer_settings(server.port)
-    yield server
-    controller.stop()
 
 
 @pytest.fixture
