@@ -629,7 +629,8 @@ class DemoBuilder:
     # -- cases
 
     def create_cases(self) -> list[Case]:
-        """Open 60 cases through create_case, then walk many along their workflow."""
+        """Open the incidents through create_case, then walk many along their
+        workflow (the protection claims are recours.demo.claims')."""
         rng = random.Random(f"{self.seed}:cases")
         fake = Faker("fr_FR")
         fake.seed_instance(self.seed + 1)
