@@ -172,7 +172,10 @@ def responded(case: Case, event: CaseEvent) -> None:
         return
     case.first_response_at = event.created_at
     case.save(update_fields=["first_response_at"])
-    if case.due_action == workflows.ESCALATE:
+    deadline = workflows.for_kind(case.kind).state(case.status).deadline
+    # Only a service level counted from the report moves; a state's own
+    # clock (a claim's days in review) runs on.
+    if deadline is not None and deadline.at is workflows.sla_due:
         schedule(case, event.created_at)
         case.save(update_fields=["due_at", "due_action", "deadline_at"])
 

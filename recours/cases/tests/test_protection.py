@@ -487,3 +487,21 @@ def test_documents_from_a_customer_an_incident_waits_for_wake_it(
     assert Case.objects.get(pk=case.pk).status == "in_progress"
     with pytest.raises(InvalidInput):
         protection.customer_respond(case, "customer_answered")
+
+
+def test_a_mediators_first_message_leaves_the_review_clock_running(
+    frozen, in_review, mediator
+):
+    # given: in review since day 5 (+1 h), 10 days to decide
+    deadline = in_review.deadline_at
+    frozen.move_to(NOW + timedelta(days=7))
+
+    # when
+    from recours.cases.conversation import post_message
+
+    member = membership(mediator)
+    post_message(member, staff_actor(member), in_review, "Nous examinons.",
+                 Audience.EVERYONE)  # fmt: skip
+
+    # then
+    assert Case.objects.get(pk=in_review.pk).deadline_at == deadline
