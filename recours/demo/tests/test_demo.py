@@ -221,7 +221,8 @@ def test_it_keeps_provider_ids_and_never_card_numbers(demo_output, db):
 
 def scheduled_at(case: Case, workflow: workflows.Workflow) -> datetime:
     """When the case's deadline was last set: on entering its state, or (a
-    deadline that escalates) at the first response or the last escalation,
+    deadline that escalates) at the last escalation or, for a service level,
+    the first response,
     which start a fresh window (engine.responded, deadlines.escalate)."""
     events = list(case.events.all())
     moves = [e.created_at for e in events if e.type == CaseEvent.Type.STATUS]
@@ -230,7 +231,8 @@ def scheduled_at(case: Case, workflow: workflows.Workflow) -> datetime:
     if deadline is None or deadline.expiry != workflows.ESCALATE:
         return moment
     restarts = [e.created_at for e in events if e.type == CaseEvent.Type.ESCALATED]
-    if case.first_response_at is not None:
+    # A first response moves a service level counted from the report only.
+    if case.first_response_at is not None and deadline.at is workflows.sla_due:
         restarts.append(case.first_response_at)
     return max([moment, *restarts])
 
