@@ -28,6 +28,7 @@ from recours.core.audit import Actor
 from recours.core.errors import InvalidInput
 from recours.core.locks import lock_row
 from recours.core.money import Money
+from recours.notifications import webhooks
 from recours.notifications.outbox import enqueue
 
 SALT = "recours.commerce.protection.link"
@@ -145,7 +146,8 @@ def confirm(order: Order) -> Order:
 
 
 def end(actor: Actor, order: Order, reason: str, ended_at: datetime) -> None:
-    """Record the end on the locked order; nothing is due after it."""
+    """Record the end on the locked order (nothing is due after it), and tell
+    the merchant's webhook endpoints that take "protection.ended"."""
     order.protection_ended_at = ended_at
     order.protection_end_reason = reason
     order.protection_reminder_at = None
@@ -162,6 +164,20 @@ def end(actor: Actor, order: Order, reason: str, ended_at: datetime) -> None:
         order,
         organization_id=order.organization_id,
         data={"reason": reason},
+    )
+    webhooks.emit(
+        order.organization_id,
+        "protection.ended",
+        {
+            "order": order.reference,
+            "external_id": order.external_id,
+            "reason": reason,
+            "ended_at": ended_at,
+            "protection_ends_at": order.protection_ends_at,
+        },
+        f"commerce:order:{order.pk}:protection_ended",
+        about=f"commerce.order:{order.pk}",
+        about_reference=order.reference,
     )
 
 
@@ -241,10 +257,13 @@ def remind_one(pk: int, now: datetime) -> int:
     if claimed != 1:
         return 0  # sent by another worker, or the protection ended meanwhile
     order = Order.objects.select_related("organization", "customer").get(pk=pk)
-    sent = is_running(order, now) and order.customer is not None
-    if sent:
-        assert order.customer is not None
-        sent = queue_reminder(order, order.customer)
+    customer = order.customer
+    # A window that passed while the worker was away is not reminded of.
+    sent = (
+        customer is not None
+        and is_running(order, now)
+        and queue_reminder(order, customer)
+    )
     audit.record(
         WORKER,
         "commerce.protection_reminded",

@@ -2,6 +2,7 @@
 reminder on day PROTECTION_REMINDER_DAY with a signed link, sent once, and
 the end (the customer confirms, or the window passes)."""
 
+import json
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -16,6 +17,7 @@ from recours.commerce.models import Order, ProtectionEnd
 from recours.core import worker
 from recours.core.errors import InvalidInput
 from recours.core.models import AuditEvent
+from recours.notifications import actions as notifications
 from recours.notifications import outbox
 from recours.notifications.models import OutboxMessage
 from recours.testing import NOW
@@ -461,3 +463,38 @@ def test_the_link_names_its_order_and_refuses_any_other_token(
     from django.core import signing
 
     assert protection.order_of_token(signing.Signer().sign(pk)) is None
+
+
+# The merchant's systems hear of the end
+
+
+def test_it_tells_the_merchants_webhook_endpoints_when_a_protection_ends(
+    frozen, merchant_a, customer_a, coins
+):
+    # given
+    notifications.create_endpoint(
+        STAFF,
+        merchant_a.pk,
+        url="https://erp.example.org/hooks",
+        description="ERP",
+        event_types=["protection.ended"],
+    )
+    confirmed = protected_order(customer_a, coins)
+    expired = protected_order(customer_a, coins, 1)
+
+    # when
+    protection.confirm(confirmed)
+    frozen.shift(30 * DAY)
+    run_job("protection-expiry")
+    run_job("protection-expiry")
+
+    # then
+    hooks = OutboxMessage.objects.filter(channel="webhook").order_by("pk")
+    events = [json.loads(message.body) for message in hooks]
+    assert [event["type"] for event in events] == ["protection.ended"] * 2
+    assert [event["data"]["order"] for event in events] == [
+        confirmed.reference,
+        expired.reference,
+    ]
+    assert [event["data"]["reason"] for event in events] == ["confirmed", "expired"]
+    assert events[1]["data"]["ended_at"] == "2026-04-01T09:00:00Z"
