@@ -17,7 +17,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from recours.accounts.models import Membership
 from recours.accounts.phones import to_e164
-from recours.cases import conversation, engine, intake, queries, workflows
+from recours.cases import conversation, engine, evidence, intake, queries, workflows
 from recours.cases.access import membership_of, staff_actor, visible_cases
 from recours.cases.models import (
     CUSTOMER_AUDIENCES,
@@ -98,7 +98,16 @@ MESSAGE_KINDS = {
     "ack": gettext_lazy("Acknowledgement"),
     "code": gettext_lazy("Access code"),
     "reply": gettext_lazy("Reply"),
-    "status": gettext_lazy("Status update"),
+    "case_status": gettext_lazy("Status update"),
+    "claim": gettext_lazy("Claim opened"),
+    "merchant_answered": gettext_lazy("The merchant's answer"),
+    "answer_needed": gettext_lazy("Reminder: your answer is needed"),
+    "deadline_approaching": gettext_lazy("Reminder: the deadline approaches"),
+    "forwarded_to_review": gettext_lazy("Forwarded to review"),
+    "documents_requested": gettext_lazy("Documents requested"),
+    "decision": gettext_lazy("Decision"),
+    "case_closed": gettext_lazy("Case closed"),
+    "breach": gettext_lazy("Service level breached"),
 }
 ACTOR_LABELS = {
     "customer": gettext_lazy("Customer"),
@@ -536,23 +545,14 @@ def reply(request: HttpRequest, membership: Membership, reference: str):
 @require_GET
 @staff_required
 def attachment(request: HttpRequest, membership: Membership, pk: int):
+    # A file on a line this member may not read is not theirs to download.
+    readable = Q(event__isnull=True) | Q(
+        event__audience__in=queries.audiences_for(membership)
+    )
     attachment = get_object_or_404(
-        Attachment.objects.filter(case__in=visible_cases(membership)), pk=pk
+        Attachment.objects.filter(readable, case__in=visible_cases(membership)), pk=pk
     )
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("the file is missing from storage") from None
-    # The type is the one checked by content at upload, never the client's.
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return evidence.download(attachment)
 
 
 # The demo SMS backend's messages

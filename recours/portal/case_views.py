@@ -27,7 +27,7 @@ from django.views.decorators.http import (
 
 from recours.accounts.models import Membership, Role
 from recours.cases import conversation, intake, protection, queries, workflows
-from recours.cases.evidence import CheckedFile, check_files
+from recours.cases.evidence import CheckedFile, check_files, download
 from recours.cases.models import (
     CUSTOMER_AUDIENCES,
     Attachment,
@@ -377,17 +377,4 @@ def case_file(request: HttpRequest, reference: str, pk: int) -> FileResponse:
         Attachment.objects.filter(case=case, event__audience__in=CUSTOMER_AUDIENCES),
         pk=pk,
     )
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("the file is missing from storage") from None
-    # The type is the one checked by content at upload, never the client's.
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download(attachment)
