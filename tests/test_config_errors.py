@@ -36,6 +36,11 @@ def environment(tmp_path: Path, **variables: str) -> dict[str, str]:
         ),
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
         (
+            "PROTECTION_REMINDER_DAY",
+            "30",
+            "PROTECTION_REMINDER_DAY must be before PROTECTION_DAYS (30), not 30",
+        ),
+        (
             "LOG_LEVEL",
             "loud",
             "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not 'LOUD'",
