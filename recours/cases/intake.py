@@ -269,7 +269,7 @@ def kind_for(problem: str, order: Order | None) -> str:
 def refuse_outside_window(order: Order) -> None:
     assert order.protection_ends_at is not None
     ended_at = order.protection_ended_at or order.protection_ends_at
-    if order.protection_end_reason == "confirmed" or clock.now() > ended_at:
+    if order.protection_end_reason == "confirmed" or clock.now() >= ended_at:
         when = formats.date_format(ended_at, "DATE_FORMAT")
         message = _(
             "The buyer protection of order %(order)s ended on %(date)s: a claim "
