@@ -24,16 +24,15 @@ What it does, in one run:
    due in the next 20 days. Each copy also gets its template's timeline lines,
    audit events and outbox messages (marked sent), as an open case has them.
    Then VACUUM ANALYZE, as autovacuum would soon after such a load.
-2. One untimed warm-up sweep per size, then `--runs` rounds alternating which
-   size goes first. Before each sweep, not timed: the due cases are put back
+2. One warm-up sweep per size, not timed but profiled: each SQL statement
+   timed by kind. Then `--runs` rounds alternating which size goes first. Before each sweep, not timed: the due cases are put back
    as their templates are (with their past deadline), every row the previous
    sweep inserted is deleted, and the touched tables are vacuumed. The timed
    sweep calls the worker's deadline job, found by its name in
    `recours.core.worker.JOBS`, through the worker's own `Loop.run_job` (one
    pooled connection per call), until it returns 0; it includes every
    timeline line, audit event and outbox message the job writes.
-3. Not timed: one more sweep per size with each SQL statement timed by kind,
-   and EXPLAIN (ANALYZE, BUFFERS) of the job's due query (the first
+3. Not timed: EXPLAIN (ANALYZE, BUFFERS) of the job's due query (the first
    `SELECT … FOR UPDATE` on cases_case it sends) with all due cases in place.
 4. Prints the table, the statements and the plans; drops the databases.
 
@@ -318,7 +317,7 @@ class Arm:
         return {"seconds": seconds, "handled": handled}
 
     def profile(self) -> dict:
-        """One sweep with each statement timed, by kind (not one of the runs)."""
+        """One sweep with each statement timed, by kind (the warm-up)."""
         from django.db import connection
 
         from recours.testing.deadlines import sweep_deadlines
@@ -429,12 +428,14 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(children: dict[int, Child], runs: int) -> dict[int, list[float]]:
+def measure(children: dict[int, Child], runs: int) -> tuple[dict, dict]:
+    """The profiled warm-up sweeps, then the timed runs."""
     seconds: dict[int, list[float]] = {size: [] for size in children}
     sizes = sorted(children)
+    profiles = {}
     for size in sizes:
-        progress(f"warm-up sweep, {size:,} open…")
-        children[size].call("sweep")
+        progress(f"warm-up sweep, profiled, {size:,} open…")
+        profiles[size] = children[size].call("profile")
     for run in range(runs):
         order = sizes if run % 2 == 0 else sizes[::-1]
         for size in order:
@@ -442,7 +443,7 @@ def measure(children: dict[int, Child], runs: int) -> dict[int, list[float]]:
             seconds[size].append(result["seconds"])
         progress(f"run {run + 1}/{runs}: " + ", ".join(
             f"{size:,} open {seconds[size][-1]:.2f} s" for size in sizes))  # fmt: skip
-    return seconds
+    return seconds, profiles
 
 
 def machine() -> str:
@@ -466,7 +467,7 @@ def print_results(args, loads, seconds, profiles, plans, load) -> None:
     sizes = sorted(seconds)
     small, large = sizes[0], sizes[-1]
     print(f"\n`{command_line()}` — {machine()}; {args.due:,} due cases per sweep, "
-          f"{args.runs} runs per size (after one warm-up), alternating which size "
+          f"{args.runs} runs per size (after one profiled warm-up), alternating which size "
           f"goes first; load average (1 min) {load}.\n")  # fmt: skip
     print("| open cases | loaded in | median sweep | min - max | per due case "
           "(median) | statements per due case |")  # fmt: skip
@@ -498,7 +499,7 @@ def print_results(args, loads, seconds, profiles, plans, load) -> None:
 
 
 def print_profiles(profiles, sizes) -> None:
-    print("\nOne profiled sweep per size (not one of the runs): time in SQL by "
+    print("\nThe profiled warm-up sweep of each size (not one of the runs): time in SQL by "
           "statement kind (commits are not statements here and are not counted).\n")  # fmt: skip
     kinds = sorted({k for s in sizes for k in profiles[s]["kinds"]},
                    key=lambda k: -profiles[sizes[-1]]["kinds"].get(k, (0, 0))[1])  # fmt: skip
@@ -526,10 +527,9 @@ def run(args, database_url: str, var_dir: str) -> None:
             progress(f"loading {size:,} open cases ({args.due:,} due)…")
             child.send("load", size, args.due)
         loads = {size: child.receive() for size, child in children.items()}
-        seconds = measure(children, args.runs)
+        seconds, profiles = measure(children, args.runs)
         load_end = os.getloadavg()[0]
-        progress("profiling and EXPLAIN…")
-        profiles = {size: child.call("profile") for size, child in children.items()}
+        progress("EXPLAIN…")
         plans = {size: child.call("explain") for size, child in children.items()}
     finally:
         for child in children.values():
