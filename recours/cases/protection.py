@@ -30,7 +30,7 @@ from recours.cases.models import (
 from recours.commerce.models import Order
 from recours.core import audit, clock
 from recours.core.audit import Actor
-from recours.core.errors import InvalidInput, PermissionDenied
+from recours.core.errors import Conflict, InvalidInput, PermissionDenied
 from recours.core.money import Money
 
 Answer = MerchantAnswer.Kind
@@ -371,7 +371,7 @@ def carry_out(case: Case, actor: Actor, party: str) -> Case:
         case = locked(case)
         decision = case.decision_made
         if decision is None or decision.carried_out_at is not None:
-            return case
+            raise Conflict(_("This case has no decision left to carry out."))
         decision.carried_out_at = clock.now()
         decision.save(update_fields=["carried_out_at"])
         engine.take(case, actor, "decision_paid", party)
@@ -385,6 +385,6 @@ def mark_carried_out(membership: Membership, actor: Actor, case: Case) -> Case:
 
 def on_refund_succeeded(*, case_reference: str = "", **_payload: object) -> None:
     """core.hooks handler: the refund engine paid a decided refund."""
-    case = Case.objects.filter(reference=case_reference).first()
-    if case is not None and case.status == "decided":
+    case = Case.objects.filter(reference=case_reference, status="decided").first()
+    if case is not None and case.decision_made is not None:
         carry_out(case, Actor.system("refunds"), workflows.SYSTEM)

@@ -117,7 +117,8 @@ class Transition:
     label: object = ""
     guard: Callable[["Case"], bool] | None = None
     # What the action must carry: "" (nothing), "answer", "decision",
-    # "documents" or "reason".
+    # "documents" or "carried_out"; a staff member moves a case by hand only
+    # through transitions that need nothing.
     payload: str = ""
     # (notice template, party) pairs sent when the transition is taken.
     notify: tuple[tuple[str, str], ...] = ()
@@ -603,6 +604,8 @@ PROTECTION = Workflow(
             "closed",
             DECIDERS | ONLY_SYSTEM,
             _("Refund paid or replacement sent"),
+            # Carried out through protection.carry_out, which records when.
+            payload="carried_out",
             notify=CLOSED_NOTICE,
             events=("case.closed",),
         ),

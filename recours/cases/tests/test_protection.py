@@ -505,3 +505,21 @@ def test_a_mediators_first_message_leaves_the_review_clock_running(
 
     # then
     assert Case.objects.get(pk=in_review.pk).deadline_at == deadline
+
+
+def test_a_decision_is_carried_out_once_and_never_by_hand(frozen, in_review, mediator):
+    # given
+    decide(mediator, in_review, outcome="replacement", destination="")
+    member = membership(mediator)
+
+    # when / then: the generic status form cannot close it without the record
+    from recours.cases.engine import change_status
+
+    with pytest.raises(PermissionDenied):
+        change_status(member, staff_actor(member), in_review, "closed")
+    protection.mark_carried_out(member, staff_actor(member), in_review)
+    with pytest.raises(Conflict):
+        protection.mark_carried_out(member, staff_actor(member), in_review)
+    assert Case.objects.get(pk=in_review.pk).decision_made.carried_out_at == NOW + (
+        timedelta(days=5, hours=1)
+    )
