@@ -31,10 +31,12 @@ from recours.testing.deadlines import (
 from recours.testing.servers import start_smtp
 from recours.testing.workers import start_worker, wait_for, worker_env
 
-DUE_COUNT = 600
-KILL_COUNT = 6
+DUE_COUNT = 800
+KILL_COUNT = 10
 # After a worker has applied its first deadlines, it dies within this long.
 KILL_AFTER_SECONDS_MAX = 0.3
+# "worker started" is logged just before the worker handles SIGTERM.
+WORKER_SETTLE_SECONDS = 0.5
 PROGRESS_TIMEOUT_SECONDS = 60
 SWEEP_TIMEOUT_SECONDS = 180
 COPY_PREFIX = "KILL-"
@@ -47,17 +49,44 @@ def still_due() -> int:
     ).count()
 
 
-def kill_one(
-    workers: list[subprocess.Popen], rng: random.Random, log_path: Path
-) -> None:
-    """SIGKILL one running worker at a random moment after the sweep moved on."""
-    left_before = still_due()
-    wait_for(lambda: still_due() < left_before, PROGRESS_TIMEOUT_SECONDS,
-             "the sweep to go on", log_path)  # fmt: skip
-    time.sleep(rng.uniform(0, KILL_AFTER_SECONDS_MAX))
-    victim = rng.choice([worker for worker in workers if worker.poll() is None])
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=10)
+class Workers:
+    """`recours worker` processes, each with its own log file."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.logs: dict[subprocess.Popen, Path] = {}
+
+    def running(self) -> list[subprocess.Popen]:
+        return [worker for worker in self.logs if worker.poll() is None]
+
+    def start(self) -> subprocess.Popen:
+        log_path = self.log_dir / f"worker-{len(self.logs)}.log"
+        worker = start_worker(self.env, log_path)
+        self.logs[worker] = log_path
+        return worker
+
+    def kill_one(self, rng: random.Random) -> None:
+        """SIGKILL a running worker at a random moment after the sweep moved on."""
+        left_before, newest = still_due(), list(self.logs.values())[-1]
+        wait_for(lambda: still_due() < left_before, PROGRESS_TIMEOUT_SECONDS,
+                 "the sweep to go on", newest)  # fmt: skip
+        time.sleep(rng.uniform(0, KILL_AFTER_SECONDS_MAX))
+        victim = rng.choice(self.running())
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+
+    def wait_until_up(self, worker: subprocess.Popen) -> None:
+        # A worker still starting would die of SIGTERM instead of stopping.
+        log_path = self.logs[worker]
+        wait_for(lambda: "worker started" in log_path.read_text(),
+                 PROGRESS_TIMEOUT_SECONDS, "the worker to start", log_path)  # fmt: skip
+        time.sleep(WORKER_SETTLE_SECONDS)
+
+    def stop_all(self) -> None:
+        for worker in self.logs:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=10)
 
 
 @pytest.mark.slow
@@ -86,23 +115,21 @@ def test_it_applies_each_deadline_once_when_workers_are_killed(
     # given: many due copies of the same templates, and a mail server
     copies = due_copies(list(templates.values()), DUE_COUNT, COPY_PREFIX, clock.now())
     controller, server = start_smtp()
-    log_path = tmp_path / "worker.log"
-    env = worker_env(server.port, tmp_path / "var")
-    workers: list[subprocess.Popen] = []
+    workers = Workers(worker_env(server.port, tmp_path / "var"), tmp_path)
     try:
         # when: workers are killed at random moments of the sweep, and replaced
         kills_mid_sweep = 0
         for _kill in range(KILL_COUNT):
-            while len([w for w in workers if w.poll() is None]) < workers_at_once:
-                workers.append(start_worker(env, log_path))
+            while len(workers.running()) < workers_at_once:
+                workers.start()
             if still_due() == 0:
                 break
-            kill_one(workers, rng, log_path)
+            workers.kill_one(rng)
             kills_mid_sweep += still_due() > 0
         assert kills_mid_sweep >= 1, "every kill came after the sweep had ended"
-        workers.append(start_worker(env, log_path))
+        last = workers.start()
         wait_for(lambda: still_due() == 0, SWEEP_TIMEOUT_SECONDS, "no case due",
-                 log_path)  # fmt: skip
+                 workers.logs[last])  # fmt: skip
 
         # then: every case had its deadline applied exactly once
         now = clock.now()
@@ -114,15 +141,13 @@ def test_it_applies_each_deadline_once_when_workers_are_killed(
         assert [key for key, count in Counter(keys).items() if count > 1] == []
 
         # when: the surviving workers are asked to stop
-        running = [worker for worker in workers if worker.poll() is None]
+        running = workers.running()
         for worker in running:
+            workers.wait_until_up(worker)
             worker.send_signal(signal.SIGTERM)
 
         # then: they finish cleanly
         assert [worker.wait(timeout=30) for worker in running] == [0] * len(running)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait(timeout=10)
+        workers.stop_all()
         controller.stop()
