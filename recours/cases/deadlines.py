@@ -57,6 +57,8 @@ def remind(case: Case, actor: Actor) -> None:
     case.save(update_fields=["due_at", "due_action"])
     add_event(case, actor, CaseEvent.Type.REMINDER, public=False,
               data={"to": deadline.remind_party, "notice": deadline.reminder})  # fmt: skip
+    audit.record(actor, "case.reminded", case, organization_id=case.organization_id,
+                 data={"to": deadline.remind_party, "notice": deadline.reminder})  # fmt: skip
 
 
 def escalate(case: Case, actor: Actor) -> None:
@@ -95,7 +97,9 @@ def expire_due() -> int:
     handled = 0
     with transaction.atomic():
         due = list(
-            Case.objects.select_for_update(skip_locked=skip_locked())
+            # of=self: lock the cases, never their organization's row (a
+            # second worker and every insert naming it would wait on it).
+            Case.objects.select_for_update(skip_locked=skip_locked(), of=("self",))
             .select_related("organization")
             .filter(due_at__lte=now)
             .order_by("due_at")[:DUE_BATCH_SIZE]

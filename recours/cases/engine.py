@@ -19,8 +19,11 @@ TEXT_MAX_LENGTH = 5000
 
 def locked(case: Case) -> Case:
     """Re-read the case under a row lock, inside the caller's transaction."""
+    # of=self: the organization is read along, never locked with the case.
     return (
-        Case.objects.select_for_update().select_related("organization").get(pk=case.pk)
+        Case.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=case.pk)
     )
 
 
