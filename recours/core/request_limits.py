@@ -64,23 +64,45 @@ def too_large(request: HttpRequest, limit_bytes: int) -> HttpResponse:
     return render(request, "413.html", context, status=413)
 
 
-def problem_too_large(limit_bytes: int) -> HttpResponse:
+def problem(status: HTTPStatus, detail: str, code: str) -> HttpResponse:
     """The API's answer, in the shape of recours.api.problems.problem()."""
-    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     body = {
         "type": "about:blank",
         "title": status.phrase,
         "status": int(status),
-        "detail": f"The request body is larger than {limit_bytes} bytes.",
-        "code": "content_too_large",
+        "detail": detail,
+        "code": code,
     }
     return HttpResponse(
         json.dumps(body), status=int(status), content_type=PROBLEM_MEDIA_TYPE
     )
 
 
+def problem_too_large(limit_bytes: int) -> HttpResponse:
+    return problem(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        f"The request body is larger than {limit_bytes} bytes.",
+        "content_too_large",
+    )
+
+
+def repeated_parameter(request: HttpRequest) -> HttpResponse | None:
+    """The API takes each query parameter once: given twice, which one counts
+    would be a guess (Django keeps the last), so the request is refused."""
+    if not request.path.startswith(API_PREFIX):
+        return None
+    for name, values in request.GET.lists():
+        if len(values) > 1:
+            return problem(
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+                f"Give the query parameter {name!r} once.",
+                "repeated_parameter",
+            )
+    return None
+
+
 class RequestLimitsMiddleware:
-    """Both checks run in process_view: after the other middleware's requests
+    """The checks run in process_view: after the other middleware's requests
     (so the answer has the session, the language and the security headers) and
     before CsrfViewMiddleware.process_view, the first to read the body."""
 
@@ -96,6 +118,9 @@ class RequestLimitsMiddleware:
         limit_bytes = body_limit(request)
         if declared_length(request) > limit_bytes:
             return too_large(request, limit_bytes)
+        refused = repeated_parameter(request)
+        if refused is not None:
+            return refused
         marked = getattr(view, VIEW_ATTRIBUTE, None)
         if marked is None or request.method != "POST":
             return None

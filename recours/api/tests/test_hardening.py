@@ -210,3 +210,17 @@ def test_a_question_needs_no_identifier(api_a):
     # then
     assert response.status_code == 201
     assert Case.objects.get().kind == "question"
+
+
+def test_it_refuses_a_query_parameter_given_twice(api_a, customer_a):
+    # when: which customer number would count is a guess
+    response = api_a.get(
+        reverse("api:order_list") + "?customer_number=C-10001&customer_number=C-2"
+    )
+
+    # then
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "repeated_parameter"
+    single = api_a.get(reverse("api:order_list") + "?customer_number=C-10001")
+    assert single.status_code == 200
