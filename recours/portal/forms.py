@@ -87,6 +87,20 @@ class OpenChoiceField(forms.ChoiceField):
         return True
 
 
+def counted_textarea(rows: int) -> forms.Textarea:
+    """A text area whose characters report.js counts against the domain's
+    limit as the customer types (no maxlength: it would cut a paste silently)."""
+    return forms.Textarea(
+        attrs={
+            "rows": rows,
+            "data-max-length": DESCRIPTION_MAX_LENGTH,
+            # report.js fills in {count}, {max} and {over}.
+            "data-count-text": _("{count} of {max} characters"),
+            "data-over-text": _("{count} of {max} characters: {over} too many"),
+        }
+    )
+
+
 class PortalForm(forms.Form):
     # Errors about a group of fields (e.g. "give at least one identifier") are
     # shown beside the group: name -> (id of the group's element, its last field).
@@ -207,15 +221,7 @@ class ReportForm(PortalForm):
         help_text=_(
             "Date and time, amount, what the screen showed: anything that helps."
         ),
-        widget=forms.Textarea(
-            attrs={
-                "rows": 5,
-                "data-max-length": DESCRIPTION_MAX_LENGTH,
-                # report.js fills in {count}, {max} and {over}.
-                "data-count-text": _("{count} of {max} characters"),
-                "data-over-text": _("{count} of {max} characters: {over} too many"),
-            }
-        ),
+        widget=counted_textarea(rows=5),
     )
     attachments = MultipleFileField(
         label=_("Attachments (optional)"),
@@ -294,14 +300,7 @@ class RespondForm(PortalForm):
     message = forms.CharField(
         label=_("Your message (optional)"),
         required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "data-max-length": DESCRIPTION_MAX_LENGTH,
-                "data-count-text": _("{count} of {max} characters"),
-                "data-over-text": _("{count} of {max} characters: {over} too many"),
-            }
-        ),
+        widget=counted_textarea(rows=3),
     )
     attachments = MultipleFileField(
         label=_("Documents (optional)"),
@@ -328,14 +327,7 @@ class EvidenceForm(PortalForm):
     message = forms.CharField(
         label=_("A few words about them (optional)"),
         required=False,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 2,
-                "data-max-length": DESCRIPTION_MAX_LENGTH,
-                "data-count-text": _("{count} of {max} characters"),
-                "data-over-text": _("{count} of {max} characters: {over} too many"),
-            }
-        ),
+        widget=counted_textarea(rows=2),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -393,15 +385,7 @@ class ProtectionForm(PortalForm):
             "Not needed if all went well. Otherwise: what you ordered, what you "
             "were told, the dates."
         ),
-        widget=forms.Textarea(
-            attrs={
-                "rows": 5,
-                "data-max-length": DESCRIPTION_MAX_LENGTH,
-                # report.js fills in {count}, {max} and {over}.
-                "data-count-text": _("{count} of {max} characters"),
-                "data-over-text": _("{count} of {max} characters: {over} too many"),
-            }
-        ),
+        widget=counted_textarea(rows=5),
     )
     attachments = MultipleFileField(
         label=_("Documents (optional)"),
