@@ -34,10 +34,6 @@ READERS: dict[str, object] = {
     Audience.CUSTOMER_PLATFORM: gettext_lazy("customer, platform"),
     Audience.PLATFORM: gettext_lazy("platform"),
 }
-# Transitions that have a form of their own on the page: the generic status
-# form must not offer them, or the case would move without what they record
-# (a refund marked paid without its date).
-OWN_FORMS = frozenset({"decision_paid"})
 # The countdown of the states where someone must act by a date: (while it
 # runs, once it passed). "count" is the days left, "date" the deadline.
 COUNTDOWNS = {
@@ -221,19 +217,6 @@ def context(case: Case, membership: Membership, now: datetime) -> dict[str, Any]
         "claim": summary(case, membership, now),
         "may_mark_carried_out": may_mark_carried_out(case, membership),
     }
-
-
-def hand_targets(
-    case: Case, targets: list[tuple[str, object]], role: str
-) -> list[tuple[str, object]]:
-    """The status form's targets without the moves that have a form of their own."""
-    workflow = workflows.for_kind(case.kind)
-    return [
-        (target, label)
-        for target, label in targets
-        if (found := workflow.by_hand(case.status, target, role)) is None
-        or found.name not in OWN_FORMS
-    ]
 
 
 # Timeline titles of the claim's own lines

@@ -359,8 +359,7 @@ def case_messages(case: Case) -> list[dict[str, Any]]:
 
 
 def status_targets(case: Case, membership: Membership) -> list[tuple[str, object]]:
-    targets = labels.allowed_targets(case.kind, case.status, membership.role)
-    return claims.hand_targets(case, targets, membership.role)
+    return labels.allowed_targets(case.kind, case.status, membership.role)
 
 
 def reply_form(membership: Membership, data: Any = None) -> ReplyForm:
