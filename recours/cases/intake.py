@@ -235,10 +235,6 @@ def expected_response_hours(case: Case) -> int:
     return promised_response(case)["hours"] or 0
 
 
-def expected_response(case: Case) -> dict[str, int | None]:
-    return promised_response(case)
-
-
 def promised_response(case: Case) -> dict[str, int | None]:
     """The acknowledgement's promise in words' units (hours, or whole days from
     two days on): the first state's deadline counted from the report, whatever
@@ -428,7 +424,7 @@ def announce_new(case: Case) -> None:
     """Acknowledge on the customer's channel; a claim also asks the merchant."""
     key = f"case:{case.reference}"
     notices.notify_customer(case, "case_acknowledged", f"{key}:ack",
-                            expected_response(case))  # fmt: skip
+                            promised_response(case))  # fmt: skip
     if case.status == "awaiting_merchant":
         notices.notify_merchant(case, "claim_opened", f"{key}:claim",
                                 {"deadline_at": case.deadline_at})  # fmt: skip

@@ -95,10 +95,6 @@ def full_amount(case: Case) -> Money | None:
     return Money(case.order.total_minor, case.order.currency)
 
 
-def answer_of(case: Case) -> MerchantAnswer | None:
-    return MerchantAnswer.objects.filter(case=case).first()
-
-
 def refund_amount(case: Case, amount_minor: int | None, name: str) -> int:
     """A refund's amount: the full order by default, never more than was paid."""
     full = full_amount(case)

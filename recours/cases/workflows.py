@@ -189,9 +189,6 @@ class Workflow:
             and transition.guard is None
         ]
 
-    def allows(self, source: str, target: str, role: str) -> bool:
-        return target in self.targets(source, role)
-
     def by_hand(self, source: str, target: str, role: str) -> Transition | None:
         for transition in self.transitions:
             if (

@@ -97,7 +97,7 @@ def countdown(case: Case, now: datetime) -> dict[str, Any] | None:
 
 
 def answer_summary(case: Case) -> dict[str, Any] | None:
-    answer = protection.answer_of(case)
+    answer = case.merchant_answer
     if answer is None:
         return None
     event = (

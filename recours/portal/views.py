@@ -216,7 +216,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
         return redirect("portal:report")
     context = {
         "case": case,
-        **(intake.expected_response(case) if case.due_at else {}),
+        **(intake.promised_response(case) if case.due_at else {}),
         "by_sms": case.contact_channel == ContactChannel.SMS,
     }
     return render(request, "portal/submitted.html", context)
